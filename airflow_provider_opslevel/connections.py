@@ -1,0 +1,45 @@
+"""Template secrets from Airflow connections: ``{{ 'name' | secret }}`` is connection ``name``'s password."""
+
+from __future__ import annotations
+
+from airflow.exceptions import AirflowNotFoundException
+from airflow.sdk import BaseHook
+from airflow.sdk.log import mask_secret
+
+from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.secrets import SecretRecorder
+
+
+class MissingSecretError(OpsLevelIntegrationError):
+    """A template names a secret that no Airflow connection provides."""
+
+
+def how_to_create(name: str) -> str:
+    return (
+        f"create it with `airflow connections add {name} --conn-type generic --conn-password '<value>'`, "
+        f"in the UI (Admin > Connections, password = the value), or as the environment variable "
+        f'AIRFLOW_CONN_{name.upper()}=\'{{"conn_type": "generic", "password": "<value>"}}\''
+    )
+
+
+def connection_password(name: str) -> str:
+    """The password of Airflow connection ``name``.
+
+    :raises MissingSecretError: when there is no such connection or it has no password.
+    """
+    try:
+        conn = BaseHook.get_connection(name)
+    except AirflowNotFoundException:
+        raise MissingSecretError(
+            f"secret {name!r}: there is no Airflow connection {name!r}; {how_to_create(name)}"
+        ) from None
+    if not conn.password:
+        raise MissingSecretError(
+            f"secret {name!r}: Airflow connection {name!r} has no password; {how_to_create(name)}"
+        )
+    return conn.password
+
+
+def airflow_secrets() -> SecretRecorder:
+    """A resolver for the ``secret`` filter that masks every value it hands out in task logs."""
+    return SecretRecorder(connection_password, on_value=mask_secret)

@@ -1,0 +1,120 @@
+"""jq expressions: compiled once at load time, evaluated against JSON-like Python values.
+
+Thread safety: a program compiled by the ``jq`` bindings (``jq._Program``, jq.py >= 1.6) keeps a
+lock-guarded pool holding one ``jq_state``; an evaluation takes the pooled state or, when another
+thread holds it, compiles a private one, so no two threads ever share a ``jq_state``. Inputs are
+serialised to JSON text per evaluation, so no ``jv`` value is shared either. One
+:class:`JqExpression` (and the cached program behind it) may therefore be evaluated from many
+threads at once; ``tests/test_expressions.py`` has a smoke test.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jq
+
+from airflow_provider_opslevel.errors import ConfigError, ExpressionError, Location
+
+__all__ = ["JqExpression", "is_truthy"]
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(source: str) -> Any:
+    # Keyed by source only: the same expression appears in many extractors and DAG re-parses.
+    # lru_cache does not cache exceptions, so a bad expression is recompiled (cheaply) each time.
+    return jq.compile(source)
+
+
+def _jq_message(error: Exception) -> str:
+    """Reduce jq's multi-line compile output to its ``jq: error`` lines, without the caret art."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    errors = [line.removeprefix("jq: error: ").rstrip(":") for line in lines if line.startswith("jq: error")]
+    return "; ".join(errors) if errors else " ".join(line for line in lines if line)
+
+
+def is_truthy(value: Any) -> bool:
+    """jq's notion of truth: everything except ``false`` and ``null``.
+
+    :param value: a value produced by jq.
+    """
+    return value is not None and value is not False
+
+
+class JqExpression:
+    """A jq program compiled at construction.
+
+    :param source: the jq program text.
+    :param where: where it was written, used in every error message.
+    :raises ConfigError: the program does not compile; the message carries jq's own message.
+    """
+
+    __slots__ = ("_program", "source", "where")
+
+    def __init__(self, source: str, where: Location | None = None) -> None:
+        self.source = source
+        self.where = where
+        if not isinstance(source, str):
+            raise ConfigError.single(where, f"expected a jq expression string, got {type(source).__name__}")
+        if not source.strip():
+            raise ConfigError.single(where, "jq expression is empty (use '.' for the identity)")
+        try:
+            self._program = _compile(source)
+        except ValueError as error:
+            raise ConfigError.single(
+                where, f"invalid jq expression {source!r}: {_jq_message(error)}"
+            ) from None
+
+    def all(self, value: Any) -> list[Any]:
+        """Run the program on ``value`` and return every output.
+
+        :param value: a JSON-like value (dicts, lists, str, int, float, bool, None).
+        :raises ExpressionError: jq failed (for example indexing a string with a key).
+        """
+        try:
+            return list(self._program.input_value(value).all())
+        except ValueError as error:
+            raise self._error(_jq_message(error)) from None
+        except TypeError as error:  # json.dumps of the input failed: not JSON-like data
+            raise self._error(f"input is not JSON: {error}") from None
+
+    def first(self, value: Any, default: Any = None) -> Any:
+        """Run the program on ``value`` and return its first output, or ``default`` if it has none.
+
+        :param value: a JSON-like value.
+        :param default: returned when the program produces no output (``empty``).
+        :raises ExpressionError: jq failed.
+        """
+        try:
+            return next(iter(self._program.input_value(value)), default)
+        except ValueError as error:
+            raise self._error(_jq_message(error)) from None
+        except TypeError as error:
+            raise self._error(f"input is not JSON: {error}") from None
+
+    def test(self, value: Any) -> bool:
+        """Return whether the first output is truthy in jq's sense (not ``false``/``null``).
+
+        Used for predicates such as ``exclude``; no output counts as false.
+
+        :param value: a JSON-like value.
+        :raises ExpressionError: jq failed.
+        """
+        return is_truthy(self.first(value))
+
+    def _error(self, jq_message: str) -> ExpressionError:
+        return ExpressionError(f"jq expression {self.source!r} failed: {jq_message}", self.where)
+
+    def __repr__(self) -> str:
+        return f"JqExpression({self.source!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JqExpression) and other.source == self.source
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Compiled programs do not pickle; rebuild from the source.
+        return (JqExpression, (self.source, self.where))

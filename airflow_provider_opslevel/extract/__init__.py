@@ -1,0 +1,1 @@
+"""Extraction: render requests, follow cursors, turn responses into records (no Airflow imports)."""

@@ -1,0 +1,85 @@
+"""The XCom form of extraction results: chunks of records plus per-partition completeness.
+
+An extract task returns a *list of chunks*; a ``for_each`` child is mapped over that list, so
+each chunk is one mapped task's share of parents. Partition summaries travel in the first chunk.
+A task mapped over a mapped parent receives a list of such lists: :func:`iter_chunks` flattens.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_opslevel.extract.runner import PartitionResult
+
+DEFAULT_PARENTS_PER_TASK = 100
+# Airflow's default [core] max_map_length is 1024; stay well under it.
+MAX_MAPPED_TASKS = 512
+
+
+def to_chunks(
+    external_kind: str,
+    partitions: Sequence[PartitionResult],
+    *,
+    chunk_size: int = DEFAULT_PARENTS_PER_TASK,
+    max_chunks: int = MAX_MAPPED_TASKS,
+) -> list[dict[str, Any]]:
+    """Split the records of ``partitions`` into at most ``max_chunks`` chunks (always at least one)."""
+    records = [record for partition in partitions for record in partition.records]
+    size = max(chunk_size, math.ceil(len(records) / max_chunks), 1)
+    slices = [records[start : start + size] for start in range(0, len(records), size)] or [[]]
+    chunks = [{"external_kind": external_kind, "records": part, "partitions": []} for part in slices]
+    chunks[0]["partitions"] = [partition.summary() for partition in partitions]
+    return chunks
+
+
+def iter_chunks(value: Any) -> Iterator[dict[str, Any]]:
+    """Every chunk inside ``value`` (a chunk, a list of chunks, or nested lists / XCom sequences)."""
+    if value is None:
+        return
+    if isinstance(value, dict):
+        yield value
+        return
+    if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+        for item in value:
+            yield from iter_chunks(item)
+        return
+    raise TypeError(f"not an extraction result: {type(value).__name__}")
+
+
+def chunk_label(external_kind: str, records: Sequence[dict[str, Any]], shown: int = 3) -> str:
+    """A short name for a mapped task from the parents it reads, e.g. ``sentry_project 1, 2, 5 +7``."""
+    if not records:
+        return f"{external_kind} (no parents)"
+    ids = [str(record["external_id"]) for record in records[:shown]]
+    more = f" +{len(records) - shown}" if len(records) > shown else ""
+    return f"{external_kind} {', '.join(ids)}{more}"
+
+
+@dataclass
+class KindResult:
+    """Everything extracted for one external_kind in one run."""
+
+    external_kind: str
+    records: list[dict[str, Any]] = field(default_factory=list)
+    partitions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [partition for partition in self.partitions if partition.get("error")]
+
+    @property
+    def complete(self) -> bool:
+        return all(partition.get("complete") for partition in self.partitions)
+
+
+def collect(values: Iterable[Any]) -> dict[str, KindResult]:
+    """Merge the chunks of every extract task into one :class:`KindResult` per kind."""
+    kinds: dict[str, KindResult] = {}
+    for chunk in iter_chunks(list(values)):
+        kind = kinds.setdefault(chunk["external_kind"], KindResult(chunk["external_kind"]))
+        kind.records.extend(chunk.get("records", []))
+        kind.partitions.extend(chunk.get("partitions", []))
+    return kinds

@@ -1,0 +1,74 @@
+"""OpsLevelHook: owns the ``opslevel`` connection and the GraphQL client built from it."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseHook
+
+from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.opslevel.catalog import OpsLevelCatalog
+from airflow_provider_opslevel.opslevel.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, OpsLevelClient
+
+
+def base_url_from(host: str | None, port: int | None = None) -> str:
+    """The API origin from a connection's host: a bare host name means HTTPS."""
+    host = (host or "").strip().rstrip("/")
+    if not host:
+        return DEFAULT_BASE_URL
+    if "://" not in host:
+        host = f"https://{host}"
+    if port and host.count(":") < 2:
+        host = f"{host}:{port}"
+    return host
+
+
+class OpsLevelHook(BaseHook):
+    """Talk to OpsLevel's GraphQL API with the token of an ``opslevel`` connection.
+
+    The connection's *host* is the API base URL (default ``https://app.opslevel.com``; GraphQL is
+    served at ``{host}/graphql``) and its *password* is the API token.
+
+    :param opslevel_conn_id: the Airflow connection id.
+    """
+
+    conn_name_attr = "opslevel_conn_id"
+    default_conn_name = "opslevel_default"
+    conn_type = "opslevel"
+    hook_name = "OpsLevel"
+
+    def __init__(self, opslevel_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.opslevel_conn_id = opslevel_conn_id
+
+    @cached_property
+    def client(self) -> OpsLevelClient:
+        conn = self.get_connection(self.opslevel_conn_id)
+        if not conn.password:
+            raise OpsLevelIntegrationError(
+                f"Airflow connection {self.opslevel_conn_id!r} has no password: set it to the OpsLevel API token"
+            )
+        extra = conn.extra_dejson
+        timeout = float(extra.get("timeout") or DEFAULT_TIMEOUT[1])
+        return OpsLevelClient(
+            base_url_from(conn.host, conn.port),
+            conn.password,
+            timeout=(min(DEFAULT_TIMEOUT[0], timeout), timeout),
+        )
+
+    def get_conn(self) -> OpsLevelClient:
+        """The GraphQL client for this connection."""
+        return self.client
+
+    def get_catalog(self) -> OpsLevelCatalog:
+        """Typed component reads and writes over :meth:`get_conn`."""
+        return OpsLevelCatalog(self.client)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Ask for the account id: proves the URL and the token (used by the UI's Test button)."""
+        try:
+            account = self.get_catalog().account_id()
+        except Exception as exc:
+            return False, str(exc)
+        return True, f"Connected to OpsLevel account {account} at {self.client.base_url}"

@@ -1,0 +1,80 @@
+"""OpsLevelTransformOperator: map every extracted record and upsert the components into OpsLevel."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+
+from airflow_provider_opslevel.config import load_integration
+from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook
+from airflow_provider_opslevel.transform.sync import SyncFailed, run_sync
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+class OpsLevelTransformOperator(BaseOperator):
+    """Read every extract task's records from XCom, plan the catalog changes and apply them.
+
+    With ``plan_only`` (the DAG's ``dry_run`` Param by default) it logs the plan and writes nothing.
+    The task's XCom is the report: counts per kind and action, details of the first components,
+    suggested components and problems. The task fails when anything was not read, mapped or
+    written, after everything else was written.
+
+    :param extract: path of the extract YAML document.
+    :param transform: path of the transform YAML document.
+    :param extract_task_ids: the extract tasks whose results to read (mapped ones included).
+    :param opslevel_conn_id: Airflow connection of type ``opslevel``.
+    :param plan_only: write nothing; ``None`` means "use the DAG run's ``dry_run`` Param".
+    """
+
+    ui_color = "#dff5e1"
+
+    def __init__(
+        self,
+        *,
+        extract: str | os.PathLike[str],
+        transform: str | os.PathLike[str],
+        extract_task_ids: Sequence[str],
+        opslevel_conn_id: str = OpsLevelHook.default_conn_name,
+        plan_only: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.extract = os.fspath(extract)
+        self.transform = os.fspath(transform)
+        self.extract_task_ids = list(extract_task_ids)
+        self.opslevel_conn_id = opslevel_conn_id
+        self.plan_only = plan_only
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        integration = load_integration(self.extract, self.transform)
+        if self.plan_only is not None:
+            dry_run = self.plan_only
+        else:
+            dry_run = as_bool(context["params"].get("dry_run", False))
+        values = context["ti"].xcom_pull(task_ids=self.extract_task_ids)
+        hook = OpsLevelHook(opslevel_conn_id=self.opslevel_conn_id)
+        report = run_sync(integration.transforms, values, hook.get_catalog(), dry_run=dry_run)
+        self.log.info(
+            "%s plan (%d OpsLevel request(s)):\n%s",
+            "Dry-run" if dry_run else "Applied",
+            hook.client.requests_sent,
+            report.describe(),
+        )
+        result = report.to_dict()
+        problems = report.problems()
+        if problems:
+            listed = "\n".join(f"  - {problem}" for problem in problems[:50])
+            more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+            context["ti"].xcom_push(key="report", value=result)
+            raise SyncFailed(
+                f"{len(problems)} problem(s); everything else was {'planned' if dry_run else 'written'}:\n{listed}{more}"
+            )
+        return result

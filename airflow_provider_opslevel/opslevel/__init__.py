@@ -1,0 +1,1 @@
+"""OpsLevel GraphQL client and catalog operations (no Airflow imports; the hook wraps them)."""

@@ -1,0 +1,559 @@
+"""A fake Sentry web API (projects and issues) served over real HTTP.
+
+Payload shapes come from the Sentry fixtures in ``data/`` (sentry-mcp mock server and the
+sentry-api-schema examples); pagination and rate-limit headers follow Sentry's
+``src/sentry/api/base.py`` and ``paginator.py`` behaviour.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import random
+import re
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from importlib.resources import files
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from airflow_provider_opslevel.testing._server import FakeHTTPServer, Response, bearer_token, json_response
+
+DEFAULT_PROJECT_NAMES = (
+    "Backend API",
+    "Frontend Web",
+    "payments-production",
+    "Mobile App",
+    "Data Pipeline",
+    "Auth Service",
+    "search-production",
+    "Notifications Worker",
+    "Billing Service",
+    "Admin Console",
+)
+_PLATFORMS = ("python", "javascript-react", "python-django", "node", "go", "ruby-rails", "java-spring", "php")
+_TEAMS = ("platform", "web", "payments", "mobile")
+_ISSUE_TEMPLATES = ("issue.json", "issue-null-culprit.json", "performance-issue.json", "regressed-issue.json")
+# Keys only the issue *detail* endpoint returns; list items do not carry them.
+_DETAIL_ONLY = (
+    "activity",
+    "openPeriods",
+    "seenBy",
+    "pluginActions",
+    "pluginIssues",
+    "pluginContexts",
+    "userReportCount",
+    "participants",
+    "firstRelease",
+    "lastRelease",
+)
+_TITLES = {
+    "error": (
+        "TypeError: Cannot read properties of undefined (reading 'id')",
+        "ValueError: invalid literal for int() with base 10: 'abc'",
+        "KeyError: 'user_id'",
+        "ConnectionError: Max retries exceeded with url: /v1/charges",
+        "OperationalError: could not connect to server: Connection refused",
+        "TimeoutError: Request timed out after 30000ms",
+        "Error: Tool list_organizations is already registered",
+        "AttributeError: 'NoneType' object has no attribute 'email'",
+        "RangeError: Maximum call stack size exceeded",
+        "ZeroDivisionError: division by zero",
+    ),
+    "performance": (
+        "N+1 Query: SELECT * FROM users WHERE id = %s",
+        "Slow DB Query: SELECT * FROM orders WHERE status = %s",
+        "Consecutive HTTP: GET /api/inventory",
+        "Large HTTP Payload: GET /api/reports/export",
+    ),
+    "metric": ("Endpoint Regression", "Function Regression: render_dashboard"),
+}
+_CULPRITS = (
+    "app.views.checkout in post",
+    "GET /api/users",
+    "src/components/Cart.tsx in CartItem",
+    "worker.tasks in process_payment",
+    "Object.fetch(index)",
+    "POST /oauth/token",
+)
+_UNRESOLVED_SUBSTATUS = ("ongoing", "new", "regressed", "escalating", None)
+_IGNORED_SUBSTATUS = ("archived_until_escalating", "archived_until_condition_met", "archived_forever")
+_NOT_FOUND = {"detail": "The requested resource does not exist"}
+_INVALID_CURSOR = {"detail": "Invalid cursor parameter."}
+_STATS_PERIODS = ("", "24h", "14d")
+_BASE_DATE = datetime(2025, 3, 3, 9, 15, 0, 123456, tzinfo=timezone.utc)
+_RATE_LIMIT_WINDOW = 1  # seconds, like the "Limit is 40 requests in 1 seconds" message
+
+
+def load_template(name: str) -> Any:
+    """A fresh copy of one of the packaged Sentry JSON fixtures in ``testing/data``.
+
+    :param name: file name, e.g. ``"issue.json"``.
+    """
+    return copy.deepcopy(_read_template(name))
+
+
+@functools.cache
+def _read_template(name: str) -> Any:
+    return json.loads((files("airflow_provider_opslevel.testing") / "data" / name).read_text("utf-8"))
+
+
+def too_many_requests(limit: int = 40) -> Response:
+    """A realistic Sentry HTTP 429 (bare JSON string body, no ``Retry-After``), for fault hooks.
+
+    :param limit: the limit quoted in the message and headers.
+    """
+    reset = int(time.time()) + _RATE_LIMIT_WINDOW
+    message = (
+        f"You are attempting to use this endpoint too frequently. Limit is {limit} requests in 1 seconds"
+    )
+    return json_response(429, message, _rate_headers(limit, 0, reset, 25, 24))
+
+
+def _rate_headers(
+    limit: int, remaining: int, reset: int, concurrent: int, concurrent_left: int
+) -> dict[str, str]:
+    return {
+        "X-Sentry-Rate-Limit-Limit": str(limit),
+        "X-Sentry-Rate-Limit-Remaining": str(remaining),
+        "X-Sentry-Rate-Limit-Reset": str(reset),
+        "X-Sentry-Rate-Limit-ConcurrentLimit": str(concurrent),
+        "X-Sentry-Rate-Limit-ConcurrentRemaining": str(concurrent_left),
+    }
+
+
+def _slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "project"
+
+
+def _iso(moment: datetime, micros: bool) -> str:
+    # Sentry emits both "…:19.403000Z" and "…:11Z"; clients must accept either.
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micros else "%Y-%m-%dT%H:%M:%SZ")
+
+
+def _short_number(n: int) -> str:
+    alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    out = ""
+    while True:
+        n, digit = divmod(n, len(alphabet))
+        out = alphabet[digit] + out
+        if not n:
+            return out
+
+
+class _BadRequest(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class FakeSentry(FakeHTTPServer):
+    """Fake Sentry serving projects and issues with Sentry's pagination and headers.
+
+    Endpoints (all ``GET``, all need ``Authorization: Bearer <token>``, else HTTP 401
+    ``{"detail": "Invalid token"}``):
+
+    * ``/api/0/projects/``: every project, each with ``organization{id,slug,name,...}``;
+      ``per_page`` 1..100.
+    * ``/api/0/organizations/{org}/projects/``: the same projects without ``organization``.
+    * ``/api/0/projects/{org}/{project_id_or_slug}/issues/``: ``limit`` (clamped to 100)
+      overrides ``page_size``; ``query`` defaults to ``is:unresolved`` like Sentry (send
+      ``query=`` for all issues). As on sentry.io the search filter runs *after* the page
+      is cut, so a page may be short, or empty with ``results="true"``, while more follow.
+      ``statsPeriod`` must be ``""``, ``24h`` or ``14d``.
+
+    Unknown org/project: 404 ``{"detail": "The requested resource does not exist"}``; a bad
+    ``cursor``: 400. Lists carry ``Link: <…&cursor=0:N:1>; rel="previous"; …, <…&cursor=0:M:0>;
+    rel="next"; results="true|false"; cursor="0:M:0"``; every response carries the
+    ``X-Sentry-Rate-Limit-*`` headers (counted per 1 s window; HTTP 429 only when
+    ``enforce_rate_limit``).
+
+    Data lives in plain, mutable attributes that tests may edit between runs:
+    :attr:`projects` (list of project dicts, served in list order) and :attr:`issues`
+    (project id -> list of issue dicts). An issue whose ``permalink`` is ``None`` gets
+    ``{url}/organizations/{org}/issues/{id}/`` when served.
+
+    Observability: :attr:`requests` (dicts with ``method``, ``path``, ``query`` (dict, last
+    value wins), ``headers`` (lower-cased names) and, once answered, ``status``),
+    :attr:`request_count`, :meth:`reset_log`.
+
+    Faults: :attr:`faults` is a list of callables ``(info) -> None | (status, headers, body)``
+    where ``info`` is the request-log dict above. They run in order before authentication;
+    the first one returning a response short-circuits the handler (no rate-limit headers are
+    added). Example: ``fake.faults.append(lambda info: too_many_requests() if
+    info["path"].endswith("/issues/") else None)``.
+
+    :param token: the accepted bearer token.
+    :param org: organization slug.
+    :param projects: number of projects to generate.
+    :param issues_per_project: number of issues generated per project.
+    :param page_size: default page size of every list (``limit``/``per_page`` override it).
+    :param project_names: names for the generated projects; defaults to
+        :data:`DEFAULT_PROJECT_NAMES` (the third, "payments-production", matches the seed
+        integration's ``exclude: .name | test("production")``), then ``Project N``.
+    :param seed: seed of the deterministic data generator.
+    :param resolved_every: if > 0, every Nth generated issue is resolved or ignored, hence
+        hidden by the default ``is:unresolved`` query. ``0`` makes all issues unresolved.
+    :param rate_limit: the ``X-Sentry-Rate-Limit-Limit`` value (requests per second).
+    :param enforce_rate_limit: answer HTTP 429 once ``rate_limit`` requests arrived within a second.
+    :param port: port to bind on 127.0.0.1; ``0`` picks a free one.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str = "sentry-test-token",
+        org: str = "opslevel",
+        projects: int = 3,
+        issues_per_project: int = 5,
+        page_size: int = 100,
+        project_names: list[str] | None = None,
+        seed: int = 0,
+        resolved_every: int = 0,
+        rate_limit: int = 40,
+        enforce_rate_limit: bool = False,
+        port: int = 0,
+    ) -> None:
+        super().__init__(port=port)
+        if page_size < 1:
+            raise ValueError("page_size must be >= 1")
+        self.token = token
+        self.org = org
+        self.page_size = page_size
+        self.rate_limit = rate_limit
+        self.enforce_rate_limit = enforce_rate_limit
+        self.concurrent_limit = 25
+        #: Guards :attr:`projects`/:attr:`issues` against the helpers running concurrently.
+        self.lock = threading.RLock()
+        self._rng = random.Random(seed)
+        self._next_issue = 6500000000 + seed * 1000000
+        self._short_ids: dict[str, int] = {}
+        self._resolved_every = resolved_every
+        self._generated = 0
+        self._rl_lock = threading.Lock()
+        self._window = 0
+        self._window_count = 0
+        self._in_flight = 0
+        self.organization = self._make_organization()
+        names = list(project_names) if project_names is not None else []
+        self.projects: list[dict[str, Any]] = []
+        self.issues: dict[str, list[dict[str, Any]]] = {}
+        for index in range(projects):
+            if index < len(names):
+                name = names[index]
+            elif project_names is None and index < len(DEFAULT_PROJECT_NAMES):
+                name = DEFAULT_PROJECT_NAMES[index]
+            else:
+                name = f"Project {index + 1}"
+            project = self.add_project(name)
+            for _ in range(issues_per_project):
+                self._generated += 1
+                hidden = self._resolved_every > 0 and self._generated % self._resolved_every == 0
+                self.issues[project["id"]].append(self._make_issue(project, hidden=hidden))
+
+    # -- data ------------------------------------------------------------------------------
+    def _make_organization(self) -> dict[str, Any]:
+        example = load_template("list-your-projects.json")["200"][0]["organization"]
+        org = copy.deepcopy(example)
+        org.update(id="1", slug=self.org, name=self.org)
+        return org
+
+    def add_project(self, name: str, **fields: Any) -> dict[str, Any]:
+        """Add a project (with an empty issue list) and return it.
+
+        :param name: display name; the slug is derived from it unless given in ``fields``.
+        :param fields: keys overriding the generated ones (``id``, ``slug``, ``platform``, ...).
+        """
+        with self.lock:
+            index = len(self.projects)
+            template = load_template("project.json")
+            listing = load_template("list-your-projects.json")["200"][0]
+            team_slug = _TEAMS[index % len(_TEAMS)]
+            team = {"id": str(4509106733776896 + index % len(_TEAMS)), "slug": team_slug, "name": team_slug}
+            project = copy.deepcopy(template)
+            project.update(
+                id=str(4509109104082945 + index),
+                slug=_slugify(name),
+                name=name,
+                platform=_PLATFORMS[index % len(_PLATFORMS)],
+                dateCreated=_iso(_BASE_DATE - timedelta(days=90 - index, seconds=index * 7), True),
+                team=team,
+                teams=[team],
+                avatar=copy.deepcopy(listing["avatar"]),
+                color=listing["color"],
+                isInternal=False,
+                isPublic=False,
+                status="active",
+                organization=copy.deepcopy(self.organization),
+            )
+            project.update(fields)
+            self.projects.append(project)
+            self.issues.setdefault(project["id"], [])
+            return project
+
+    def _make_issue(self, project: dict[str, Any], *, hidden: bool = False) -> dict[str, Any]:
+        rng = self._rng
+        self._next_issue += 1
+        template_name = _ISSUE_TEMPLATES[self._next_issue % len(_ISSUE_TEMPLATES)]
+        issue = load_template(template_name)
+        for key in _DETAIL_ONLY:
+            issue.pop(key, None)
+        category = issue.get("issueCategory") or "error"
+        title = rng.choice(_TITLES.get(category, _TITLES["error"]))
+        if template_name == "issue-null-culprit.json" or rng.random() < 0.15:
+            culprit = None
+        else:
+            culprit = rng.choice(_CULPRITS)
+        if hidden:
+            status = rng.choice(("resolved", "ignored"))
+            substatus = None if status == "resolved" else rng.choice(_IGNORED_SUBSTATUS)
+        else:
+            status, substatus = "unresolved", rng.choice(_UNRESOLVED_SUBSTATUS)
+        first_seen = _BASE_DATE + timedelta(
+            minutes=rng.randint(0, 60 * 24 * 30), microseconds=rng.randint(0, 999999)
+        )
+        last_seen = first_seen + timedelta(minutes=rng.randint(0, 60 * 24 * 14), seconds=rng.randint(0, 59))
+        seq = self._short_ids[project["id"]] = self._short_ids.get(project["id"], 0) + 1
+        metadata = dict(issue.get("metadata") or {})
+        metadata.update(title=title, value=title.partition(": ")[2] or title)
+        issue.update(
+            id=str(self._next_issue),
+            shortId=f"{project['slug'].upper()}-{_short_number(seq + 30)}",
+            title=title,
+            culprit=culprit,
+            permalink=None,
+            level=rng.choice(("error", "error", "warning", "fatal", "info")),
+            status=status,
+            substatus=substatus,
+            platform=project.get("platform"),
+            project={k: project.get(k) for k in ("id", "name", "slug", "platform")},
+            metadata=metadata,
+            assignedTo=None,
+            count=str(rng.randint(1, 5000)),
+            userCount=rng.randint(0, 300),
+            firstSeen=_iso(first_seen, rng.random() < 0.5),
+            lastSeen=_iso(last_seen, rng.random() < 0.5),
+        )
+        if self._httpd is not None:
+            issue["permalink"] = self._permalink(issue["id"])
+        return issue
+
+    def _permalink(self, issue_id: str) -> str:
+        return f"{self.url}/organizations/{self.org}/issues/{issue_id}/"
+
+    def _on_start(self) -> None:
+        with self.lock:
+            for issues in self.issues.values():
+                for issue in issues:
+                    if issue.get("permalink") is None:
+                        issue["permalink"] = self._permalink(issue["id"])
+
+    def project(self, project_id_or_slug: str) -> dict[str, Any] | None:
+        """The project with this id or slug, or ``None``."""
+        with self.lock:
+            for project in self.projects:
+                if project_id_or_slug in (project["id"], project["slug"]):
+                    return project
+        return None
+
+    def add_issue(self, project_id_or_slug: str, **fields: Any) -> dict[str, Any]:
+        """Generate an unresolved issue for a project, apply ``fields``, append and return it.
+
+        :param project_id_or_slug: the project's id or slug.
+        :param fields: keys overriding the generated ones (``title``, ``status``, ...).
+        :raises KeyError: unknown project.
+        """
+        with self.lock:
+            project = self.project(project_id_or_slug)
+            if project is None:
+                raise KeyError(project_id_or_slug)
+            issue = self._make_issue(project)
+            issue.update(fields)
+            self.issues.setdefault(project["id"], []).append(issue)
+            return issue
+
+    def remove_issue(self, issue_id: str) -> dict[str, Any]:
+        """Remove an issue from whichever project holds it and return it.
+
+        :raises KeyError: no such issue.
+        """
+        with self.lock:
+            for issues in self.issues.values():
+                for index, issue in enumerate(issues):
+                    if issue["id"] == str(issue_id):
+                        return issues.pop(index)
+        raise KeyError(issue_id)
+
+    def visible_issues(self, project_id_or_slug: str, query: str = "is:unresolved") -> list[dict[str, Any]]:
+        """The issues a client following every page would receive for ``query``.
+
+        :param project_id_or_slug: the project's id or slug.
+        :param query: Sentry search query (only ``is:<status>`` and free text are understood).
+        """
+        with self.lock:
+            project = self.project(project_id_or_slug)
+            if project is None:
+                raise KeyError(project_id_or_slug)
+            return [i for i in self.issues.get(project["id"], []) if _matches(i, query)]
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Response:
+        split = urlsplit(raw_path)
+        params = dict(parse_qsl(split.query, keep_blank_values=True))
+        info: dict[str, Any] = {"method": method, "path": split.path, "query": params, "headers": headers}
+        self._record(info)
+        with self._rl_lock:
+            self._in_flight += 1
+        try:
+            status, out_headers, payload = self._answer(info, headers.get("host"))
+        finally:
+            with self._rl_lock:
+                self._in_flight -= 1
+        info["status"] = status
+        return status, out_headers, payload
+
+    def _answer(self, info: dict[str, Any], host: str | None) -> Response:
+        fault = self._run_faults(info)
+        if fault is not None:
+            return fault
+        limited, rate = self._count_request()
+        if bearer_token(info["headers"]) != self.token:
+            return json_response(401, {"detail": "Invalid token"}, rate)
+        if limited:
+            return json_response(
+                429,
+                f"You are attempting to use this endpoint too frequently. "
+                f"Limit is {self.rate_limit} requests in 1 seconds",
+                rate,
+            )
+        if info["method"] not in ("GET", "HEAD"):
+            return json_response(405, {"detail": f'Method "{info["method"]}" not allowed.'}, rate)
+        base = f"http://{host or f'127.0.0.1:{self.port}'}{info['path']}"
+        try:
+            return self._route(info["path"], info["query"], base, rate)
+        except _BadRequest as exc:
+            return json_response(400, {"detail": exc.detail}, rate)
+
+    def _route(self, path: str, params: dict[str, str], base: str, rate: dict[str, str]) -> Response:
+        if re.fullmatch(r"/api/0/projects/?", path):
+            with self.lock:
+                rows = list(self.projects)
+            return self._list(rows, params, base, rate, self._per_page(params), None)
+        match = re.fullmatch(r"/api/0/organizations/([^/]+)/projects/?", path)
+        if match:
+            if unquote(match[1]) != self.org:
+                return json_response(404, _NOT_FOUND, rate)
+            with self.lock:
+                rows = [{k: v for k, v in p.items() if k != "organization"} for p in self.projects]
+            return self._list(rows, params, base, rate, self._per_page(params), None)
+        match = re.fullmatch(r"/api/0/projects/([^/]+)/([^/]+)/issues/?", path)
+        if match:
+            project = self.project(unquote(match[2]))
+            if unquote(match[1]) != self.org or project is None:
+                return json_response(404, _NOT_FOUND, rate)
+            if params.get("statsPeriod", "") not in _STATS_PERIODS:
+                raise _BadRequest("Invalid stats_period. Valid choices are '', '24h', and '14d'")
+            limit = self.page_size
+            if "limit" in params:
+                try:
+                    limit = min(int(params["limit"]), 100)
+                except ValueError:
+                    raise _BadRequest("Invalid limit parameter.") from None
+                if limit < 1:
+                    raise _BadRequest("Invalid limit parameter.")
+            with self.lock:
+                rows = list(self.issues.get(project["id"], []))
+            query = params.get("query", "is:unresolved")
+            return self._list(rows, params, base, rate, limit, query)
+        return json_response(404, _NOT_FOUND, rate)
+
+    def _per_page(self, params: dict[str, str]) -> int:
+        if "per_page" not in params:
+            return self.page_size
+        try:
+            per_page = int(params["per_page"])
+        except ValueError:
+            raise _BadRequest("Invalid per_page parameter.") from None
+        if not 1 <= per_page <= 100:
+            raise _BadRequest("Invalid per_page parameter.")
+        return per_page
+
+    def _list(
+        self,
+        rows: list[dict[str, Any]],
+        params: dict[str, str],
+        base: str,
+        rate: dict[str, str],
+        limit: int,
+        query: str | None,
+    ) -> Response:
+        start, end, is_prev = _parse_cursor(params.get("cursor"), limit)
+        page = rows[start:end]
+        if query is not None:  # issue search filters the cut page, as sentry.io does
+            page = [self._served_issue(i) for i in page if _matches(i, query)]
+        # Sentry's querystring: every parameter except cursor, so "?&cursor=" when there is none.
+        qs = "&".join(f"{quote(k)}={quote(v)}" for k, v in params.items() if k != "cursor")
+        uri = f"{base}?{qs}"
+        next_offset = end if is_prev else start + limit
+        links = [
+            ("previous", f"0:{start}:1", start > 0),
+            ("next", f"0:{next_offset}:0", next_offset < len(rows)),
+        ]
+        link = ", ".join(
+            f'<{uri}&cursor={cursor}>; rel="{rel}"; results="{"true" if more else "false"}"; cursor="{cursor}"'
+            for rel, cursor, more in links
+        )
+        return json_response(200, page, {**rate, "Link": link})
+
+    def _served_issue(self, issue: dict[str, Any]) -> dict[str, Any]:
+        if issue.get("permalink") is None:
+            issue = {**issue, "permalink": self._permalink(issue["id"])}
+        return issue
+
+    def _count_request(self) -> tuple[bool, dict[str, str]]:
+        now = int(time.time())
+        with self._rl_lock:
+            if now != self._window:
+                self._window, self._window_count = now, 0
+            self._window_count += 1
+            limited = self.enforce_rate_limit and self._window_count > self.rate_limit
+            remaining = max(0, self.rate_limit - self._window_count)
+            concurrent_left = max(0, self.concurrent_limit - self._in_flight)
+        reset = self._window + _RATE_LIMIT_WINDOW
+        return limited, _rate_headers(
+            self.rate_limit, remaining, reset, self.concurrent_limit, concurrent_left
+        )
+
+
+def _parse_cursor(cursor: str | None, limit: int) -> tuple[int, int, bool]:
+    """``value:offset:is_prev`` -> the ``[start, end)`` slice to serve and the direction."""
+    if cursor is None or cursor == "":
+        return 0, limit, False
+    parts = cursor.split(":")
+    if len(parts) != 3:
+        raise _BadRequest(_INVALID_CURSOR["detail"])
+    try:
+        _value, offset, is_prev = (int(float(parts[0])), int(parts[1]), int(parts[2]))
+    except ValueError:
+        raise _BadRequest(_INVALID_CURSOR["detail"]) from None
+    if offset < 0 or is_prev not in (0, 1):
+        raise _BadRequest(_INVALID_CURSOR["detail"])
+    if is_prev:
+        return max(0, offset - limit), offset, True
+    return offset, offset + limit, False
+
+
+def _matches(issue: dict[str, Any], query: str) -> bool:
+    """A tiny subset of Sentry search: ``is:<status>`` terms and free text on the title."""
+    statuses = {"archived": "ignored"}
+    for term in query.split():
+        key, sep, value = term.partition(":")
+        if sep and key == "is":
+            if value in ("unresolved", "resolved", "ignored", "archived"):
+                if issue.get("status") != statuses.get(value, value):
+                    return False
+        elif not sep and term.lower() not in str(issue.get("title", "")).lower():
+            return False
+    return True

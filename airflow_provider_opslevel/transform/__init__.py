@@ -1,0 +1,1 @@
+"""Transformation: records → desired components → a plan against OpsLevel → applied writes."""

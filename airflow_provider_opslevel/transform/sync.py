@@ -1,0 +1,131 @@
+"""One transform run: extraction results → plan → (unless dry run) writes → report."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.extract.results import KindResult, collect
+from airflow_provider_opslevel.opslevel.catalog import OpsLevelCatalog
+from airflow_provider_opslevel.transform.apply import apply_plan
+from airflow_provider_opslevel.transform.mapping import MappingIssue, map_records
+from airflow_provider_opslevel.transform.plan import ACTIONS, Plan, plan_component
+
+log = logging.getLogger(__name__)
+
+# How many components per kind and action the report details (the counts cover all of them).
+DETAIL_LIMIT = 20
+
+
+class SyncFailed(OpsLevelIntegrationError):
+    """The sync wrote what it could, but something was not read, mapped or written."""
+
+
+@dataclass
+class SyncReport:
+    plan: Plan
+    dry_run: bool
+    extraction: dict[str, KindResult] = field(default_factory=dict)
+    mapping_issues: list[MappingIssue] = field(default_factory=list)
+
+    def extraction_failures(self) -> list[str]:
+        failures = []
+        for kind in self.extraction.values():
+            for partition in kind.failed:
+                parent = f" (parent {partition['parent']})" if partition.get("parent") is not None else ""
+                failures.append(f"{kind.external_kind}{parent}: {partition['error']}")
+        return failures
+
+    def problems(self) -> list[str]:
+        problems = [f"extract {failure}" for failure in self.extraction_failures()]
+        problems += [f"transform {issue}" for issue in self.mapping_issues]
+        problems += [
+            f"{item.desired.kind} {item.desired.alias}: {item.message}"
+            for item in self.plan.components
+            if item.action in ("error", "conflict")
+        ]
+        return problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """The XCom form: counts for everything, details for the first components of each action."""
+        details: dict[str, list[dict[str, Any]]] = {}
+        shown: dict[tuple[str, str], int] = {}
+        for item in self.plan.components:
+            key = (item.desired.kind, item.action)
+            if item.action == "unchanged" or shown.get(key, 0) >= DETAIL_LIMIT:
+                continue
+            shown[key] = shown.get(key, 0) + 1
+            details.setdefault(item.action, []).append(item.to_dict())
+        return {
+            "dry_run": self.dry_run,
+            "counts": self.plan.counts(),
+            "extracted": {
+                name: {
+                    "records": len(kind.records),
+                    "partitions": len(kind.partitions),
+                    "complete": kind.complete,
+                }
+                for name, kind in self.extraction.items()
+            },
+            "components": details,
+            "suggested": [
+                {"kind": item.desired.kind, "alias": item.desired.alias, "fields": item.desired.fields}
+                for item in self.plan.of("suggest")
+            ],
+            "problems": self.problems(),
+        }
+
+    def table(self) -> str:
+        """Counts per kind and action as a fixed-width table for the task log."""
+        counts = self.plan.counts()
+        header = ["opslevel_kind", *ACTIONS]
+        rows = [[kind, *(str(counts[kind][action]) for action in ACTIONS)] for kind in sorted(counts)]
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in [header, *rows]]
+        lines.insert(1, "  ".join("-" * width for width in widths))
+        return "\n".join(lines)
+
+    def describe(self) -> str:
+        """A readable plan: the table, then the field-level changes of the first components."""
+        lines = [self.table()]
+        for action in ("create", "update", "suggest", "conflict", "error"):
+            items = self.plan.of(action)
+            if not items:
+                continue
+            lines.append(f"\n{action} ({len(items)}):")
+            for item in items[:DETAIL_LIMIT]:
+                lines.append(
+                    f"  {item.desired.kind} {item.desired.alias}"
+                    + (f": {item.message}" if item.message else "")
+                )
+                for change in item.changes:
+                    old = "" if change.old is None else f"{json.dumps(change.old)} -> "
+                    lines.append(f"      {change.field}: {old}{json.dumps(change.new)}")
+            if len(items) > DETAIL_LIMIT:
+                lines.append(f"  ... and {len(items) - DETAIL_LIMIT} more")
+        return "\n".join(lines)
+
+
+def plan_sync(
+    transforms: Sequence[Any], extract_values: Iterable[Any], catalog: OpsLevelCatalog
+) -> SyncReport:
+    """Map every record and compare it with OpsLevel: no writes."""
+    extraction = collect(extract_values)
+    desired, issues = map_records(transforms, extraction)
+    plan = Plan([plan_component(item, catalog.get_component(item.alias)) for item in desired.values()])
+    return SyncReport(plan=plan, dry_run=True, extraction=extraction, mapping_issues=issues)
+
+
+def run_sync(
+    transforms: Sequence[Any], extract_values: Iterable[Any], catalog: OpsLevelCatalog, *, dry_run: bool
+) -> SyncReport:
+    """Plan, then (unless ``dry_run``) apply. Raising is left to the caller (see :meth:`SyncReport.problems`)."""
+    report = plan_sync(transforms, extract_values, catalog)
+    report.dry_run = dry_run
+    if not dry_run:
+        apply_plan(catalog, report.plan)
+    return report

@@ -1,0 +1,37 @@
+"""The ``secret`` template filter backed by Airflow connections, and its masking."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airflow_helpers import environment
+
+from airflow_provider_opslevel.connections import MissingSecretError, airflow_secrets, connection_password
+from airflow_provider_opslevel.templating import TemplateEngine
+
+
+def test_secret_is_the_connection_password_and_is_masked():
+    from airflow.sdk._shared.secrets_masker import redact
+
+    value = "s3nt-very-secret"
+    with environment(AIRFLOW_CONN_SENTRY_API_TOKEN=json.dumps({"conn_type": "generic", "password": value})):
+        secrets = airflow_secrets()
+        header = TemplateEngine().compile("Bearer {{ 'sentry_api_token' | secret }}").render({}, secrets)
+    assert header == f"Bearer {value}"
+    assert redact(f"Authorization: {header}") == "Authorization: Bearer ***"
+    assert secrets.redact(f"https://x/?t={value}") == "https://x/?t=***"
+
+
+def test_missing_connection_names_it_and_says_how_to_create_it():
+    with pytest.raises(MissingSecretError) as raised:
+        connection_password("no_such_secret")
+    message = str(raised.value)
+    assert "no Airflow connection 'no_such_secret'" in message
+    assert "airflow connections add no_such_secret" in message and "AIRFLOW_CONN_NO_SUCH_SECRET" in message
+
+
+def test_connection_without_password_is_an_error():
+    with environment(AIRFLOW_CONN_EMPTY_SECRET=json.dumps({"conn_type": "generic", "login": "x"})):
+        with pytest.raises(MissingSecretError, match="has no password"):
+            connection_password("empty_secret")

@@ -1,0 +1,116 @@
+"""The seed's Sentry example, verbatim, as a real Airflow DAG run against both fakes over HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from airflow_helpers import (
+    OPSLEVEL_TOKEN,
+    SENTRY_TOKEN,
+    connections,
+    environment,
+    run_dag,
+    task_instances,
+    xcom,
+)
+
+from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry
+
+ROOT = Path(__file__).resolve().parents[1]
+MUTATIONS = {
+    "ComponentCreate",
+    "ComponentUpdate",
+    "AliasCreate",
+    "PropertyAssign",
+    "PropertyUnassign",
+    "TagAssign",
+}
+
+
+@pytest.fixture
+def example_dags(dags_folder: Path) -> Path:
+    """The repository's example DAG file and its YAML folder, linked into the session DAGs folder."""
+    for name in ("sentry_issues.py", "sentry_issues"):
+        link = dags_folder / name
+        if not link.exists():
+            link.symlink_to(ROOT / "dags" / name)
+    return dags_folder
+
+
+@pytest.fixture
+def fakes():
+    with (
+        FakeSentry(token=SENTRY_TOKEN, projects=3, issues_per_project=4, page_size=2) as sentry,
+        FakeOpsLevel(token=OPSLEVEL_TOKEN) as opslevel,
+    ):
+        opslevel.add_component_type(
+            "sentry_issue",
+            "Sentry Issue",
+            properties={
+                "project_slug": {
+                    "name": "Project Slug",
+                    "schema": {"type": "array", "items": {"type": "string"}},
+                },
+                "substatus": {"name": "Substatus", "schema": {"type": ["string", "null"]}},
+                "url": {"name": "URL", "schema": {"type": "string"}},
+            },
+        )
+        env = {**connections(opslevel.url, sentry_api_token=SENTRY_TOKEN), "SENTRY_URL": sentry.url}
+        with environment(**env):
+            yield sentry, opslevel
+
+
+def expected_issues(sentry: FakeSentry) -> dict[str, dict]:
+    issues = {}
+    for project in sentry.projects:
+        if "production" in project["name"]:
+            continue  # the seed's exclude
+        for issue in sentry.visible_issues(project["id"]):
+            issues[issue["id"]] = issue
+    return issues
+
+
+def mutation_names(opslevel: FakeOpsLevel) -> list[str]:
+    return [r["operation_name"] for r in opslevel.requests if r["operation_name"] in MUTATIONS]
+
+
+def test_example_dag_syncs_sentry_issues_and_a_second_run_creates_nothing(airflow_db, example_dags, fakes):
+    sentry, opslevel = fakes
+    expected = expected_issues(sentry)
+    assert len(expected) >= 4
+
+    first = run_dag(example_dags, "sentry_issues")
+    assert first.state == "success"
+    components = {c["managedAliases"][0]: c for c in opslevel.components() if c["type"] == "sentry_issue"}
+    assert set(components) == set(expected)
+    for issue_id, issue in expected.items():
+        component = components[issue_id]
+        assert component["name"] == issue["title"]
+        assert component["properties"]["url"] == issue["permalink"]
+        assert component["properties"].get("substatus") == issue["substatus"]
+    assert "ComponentCreate" in mutation_names(opslevel)
+
+    # The for_each child ran as mapped tasks named after their parents.
+    mapped = [ti for ti in task_instances(first) if ti.task_id == "extract_sentry_issue"]
+    assert mapped and all(ti.rendered_map_index.startswith("sentry_project ") for ti in mapped)
+    report = xcom(first, "transform")
+    assert report["counts"]["sentry_issue"]["create"] == len(expected)
+
+    opslevel.reset_log()
+    second = run_dag(example_dags, "sentry_issues")
+    assert second.state == "success"
+    assert "ComponentCreate" not in mutation_names(opslevel)
+    assert len([c for c in opslevel.components() if c["type"] == "sentry_issue"]) == len(expected)
+    assert xcom(second, "transform")["counts"]["sentry_issue"]["create"] == 0
+
+
+def test_dry_run_param_plans_and_writes_nothing(airflow_db, example_dags, fakes):
+    sentry, opslevel = fakes
+    run = run_dag(example_dags, "sentry_issues", conf={"dry_run": True})
+    assert run.state == "success"
+    assert mutation_names(opslevel) == []
+    assert [c for c in opslevel.components() if c["type"] == "sentry_issue"] == []
+    report = xcom(run, "transform")
+    assert report["dry_run"] is True
+    assert report["counts"]["sentry_issue"]["create"] == len(expected_issues(sentry))

@@ -43,6 +43,16 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "How long one GraphQL request may take before it fails.",
                         "schema": {"type": ["number", "null"], "default": 60, "minimum": 1},
                     },
+                    "requests_per_minute": {
+                        "label": "Requests per minute",
+                        "description": "Client-side pace for this token (OpsLevel allows 400 per minute).",
+                        "schema": {"type": ["integer", "null"], "default": 400, "minimum": 1},
+                    },
+                    "batch_size": {
+                        "label": "Mutations per request",
+                        "description": "How many writes go into one GraphQL request.",
+                        "schema": {"type": ["integer", "null"], "default": 50, "minimum": 1, "maximum": 250},
+                    },
                 },
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "login", "port", "extra"],

@@ -14,6 +14,7 @@ from airflow_helpers import (
     task_instances,
     xcom,
 )
+from opslevel_helpers import mutations
 
 from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry
 
@@ -72,7 +73,7 @@ def expected_issues(sentry: FakeSentry) -> dict[str, dict]:
 
 
 def mutation_names(opslevel: FakeOpsLevel) -> list[str]:
-    return [r["operation_name"] for r in opslevel.requests if r["operation_name"] in MUTATIONS]
+    return mutations(opslevel.requests)
 
 
 def test_example_dag_syncs_sentry_issues_and_a_second_run_creates_nothing(airflow_db, example_dags, fakes):
@@ -89,7 +90,9 @@ def test_example_dag_syncs_sentry_issues_and_a_second_run_creates_nothing(airflo
         assert component["name"] == issue["title"]
         assert component["properties"]["url"] == issue["permalink"]
         assert component["properties"].get("substatus") == issue["substatus"]
-    assert "ComponentCreate" in mutation_names(opslevel)
+        assert component["properties"]["project_slug"] == [issue["project"]["slug"]]  # coerced to the array
+        assert component["propertyErrors"] == {}
+    assert mutation_names(opslevel).count("serviceCreate") == len(expected)
 
     # The for_each child ran as mapped tasks named after their parents.
     mapped = [ti for ti in task_instances(first) if ti.task_id == "extract_sentry_issue"]
@@ -100,7 +103,7 @@ def test_example_dag_syncs_sentry_issues_and_a_second_run_creates_nothing(airflo
     opslevel.reset_log()
     second = run_dag(example_dags, "sentry_issues")
     assert second.state == "success"
-    assert "ComponentCreate" not in mutation_names(opslevel)
+    assert mutation_names(opslevel) == []  # nothing changed, nothing written
     assert len([c for c in opslevel.components() if c["type"] == "sentry_issue"]) == len(expected)
     assert xcom(second, "transform")["counts"]["sentry_issue"]["create"] == 0
 

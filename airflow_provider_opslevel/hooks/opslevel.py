@@ -8,8 +8,10 @@ from typing import Any
 from airflow.sdk import BaseHook
 
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.opslevel.batch import DEFAULT_BATCH_SIZE
 from airflow_provider_opslevel.opslevel.catalog import OpsLevelCatalog
 from airflow_provider_opslevel.opslevel.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, OpsLevelClient
+from airflow_provider_opslevel.opslevel.ratelimit import DEFAULT_REQUESTS_PER_MINUTE
 
 
 def base_url_from(host: str | None, port: int | None = None) -> str:
@@ -55,6 +57,7 @@ class OpsLevelHook(BaseHook):
             base_url_from(conn.host, conn.port),
             conn.password,
             timeout=(min(DEFAULT_TIMEOUT[0], timeout), timeout),
+            requests_per_minute=int(extra.get("requests_per_minute") or DEFAULT_REQUESTS_PER_MINUTE),
         )
 
     def get_conn(self) -> OpsLevelClient:
@@ -62,8 +65,9 @@ class OpsLevelHook(BaseHook):
         return self.client
 
     def get_catalog(self) -> OpsLevelCatalog:
-        """Typed component reads and writes over :meth:`get_conn`."""
-        return OpsLevelCatalog(self.client)
+        """Batched, paged catalog reads and writes over :meth:`get_conn`."""
+        extra = self.get_connection(self.opslevel_conn_id).extra_dejson
+        return OpsLevelCatalog(self.client, batch_size=int(extra.get("batch_size") or DEFAULT_BATCH_SIZE))
 
     def test_connection(self) -> tuple[bool, str]:
         """Ask for the account id: proves the URL and the token (used by the UI's Test button)."""

@@ -7,9 +7,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.opslevel import documents
-from airflow_provider_opslevel.opslevel.client import OpsLevelClient, format_errors
+from airflow_provider_opslevel.opslevel.batch import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_LOOKUP_BATCH_SIZE,
+    Batcher,
+    Operation,
+)
+from airflow_provider_opslevel.opslevel.client import OpsLevelApiError, OpsLevelClient
 
 # Built-in component fields a transform may set, and how each is written in Service*Input.
 TEXT_FIELDS = ("name", "description", "framework", "language", "product")
@@ -17,15 +22,6 @@ ALIAS_FIELDS = {"lifecycle": "lifecycleAlias", "tier": "tierAlias"}
 BUILTIN_FIELDS = (*TEXT_FIELDS, "owner", "lifecycle", "tier")
 # OpsLevel returns these HTML-escaped (opslevel-go's Service.Hydrate unescapes them).
 ESCAPED_FIELDS = ("description", "product")
-
-
-class MutationError(OpsLevelIntegrationError):
-    """A mutation answered with payload ``errors``."""
-
-    def __init__(self, operation: str, errors: list[dict[str, Any]]) -> None:
-        super().__init__(f"{operation}: {format_errors(errors)}")
-        self.operation = operation
-        self.errors = errors
 
 
 @dataclass
@@ -104,77 +100,148 @@ def component_input(fields: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+@dataclass
+class PropertyDefinition:
+    id: str
+    aliases: list[str]
+    name: str
+    schema: dict[str, Any]
+
+
+@dataclass
+class ComponentType:
+    """A component type and its property definitions, keyed by every alias and the id."""
+
+    id: str
+    aliases: list[str]
+    name: str
+    definitions: dict[str, PropertyDefinition] = field(default_factory=dict)
+
+    def add_definitions(self, nodes: list[dict[str, Any]]) -> None:
+        for node in nodes:
+            if not node:
+                continue
+            schema = node.get("schema")
+            definition = PropertyDefinition(
+                id=node["id"],
+                aliases=list(node.get("aliases") or []),
+                name=node.get("name") or "",
+                # JSONSchema comes back as an object; tolerate a JSON string too.
+                schema=json.loads(schema) if isinstance(schema, str) else dict(schema or {}),
+            )
+            for key in [definition.id, *definition.aliases]:
+                self.definitions[key] = definition
+
+    @property
+    def property_aliases(self) -> list[str]:
+        return sorted({d.aliases[0] if d.aliases else d.id for d in self.definitions.values()})
+
+
 class OpsLevelCatalog:
-    """Component reads and writes, one GraphQL document each.
+    """Reads the catalog in as few requests as the API allows; writes go through :attr:`batcher`.
 
     :param client: the GraphQL client (from :class:`~airflow_provider_opslevel.hooks.opslevel.OpsLevelHook`).
+    :param batch_size: mutations per request.
+    :param lookup_batch_size: alias look-ups per request.
     """
 
-    def __init__(self, client: OpsLevelClient) -> None:
+    def __init__(
+        self,
+        client: OpsLevelClient,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        lookup_batch_size: int = DEFAULT_LOOKUP_BATCH_SIZE,
+    ) -> None:
         self.client = client
+        self.batcher = Batcher(client, batch_size=batch_size, lookup_batch_size=lookup_batch_size)
 
-    def _mutate(self, document: str, operation: str, field_name: str, variables: dict[str, Any]) -> dict:
-        payload = self.client.execute(document, variables, operation)[field_name]
-        if payload is None:
-            raise MutationError(field_name, [{"message": "no payload returned", "path": []}])
-        if payload.get("errors"):
-            raise MutationError(field_name, payload["errors"])
-        return payload
-
-    def get_component(self, alias: str) -> Component | None:
-        data = self.client.execute(documents.COMPONENT_GET, {"alias": alias}, "ComponentGet")
-        node = data["account"]["service"]
-        return self._complete(node) if node else None
-
-    def _complete(self, node: dict[str, Any]) -> Component:
-        component = Component.from_node(node)
-        page_info = (node.get("properties") or {}).get("pageInfo") or {}
-        while page_info.get("hasNextPage"):
-            data = self.client.execute(
-                documents.COMPONENT_PROPERTIES_PAGE,
-                {"id": component.id, "after": page_info["endCursor"], "first": documents.PROPERTY_PAGE_SIZE},
-                "ComponentPropertiesPage",
-            )
-            connection = data["account"]["service"]["properties"]
-            component.add_properties(connection.get("nodes") or [])
+    def _pages(self, document: str, operation: str, variables: dict[str, Any], path: list[str]) -> list[dict]:
+        """Every node of a connection, following ``pageInfo`` (``after: ""`` first, like opslevel-go)."""
+        nodes: list[dict[str, Any]] = []
+        after = ""
+        while True:
+            data = self.client.execute(document, {**variables, "after": after}, operation)
+            connection: Any = data
+            for key in path:
+                connection = (connection or {}).get(key)
+            if connection is None:
+                return nodes
+            nodes += [node for node in connection.get("nodes") or [] if node]
             page_info = connection.get("pageInfo") or {}
-        return component
-
-    def create_component(self, kind: str, fields: dict[str, Any]) -> Component:
-        variables = {"input": {**component_input(fields), "type": {"alias": kind}}}
-        payload = self._mutate(documents.COMPONENT_CREATE, "ComponentCreate", "serviceCreate", variables)
-        return self._complete(payload["service"])
-
-    def update_component(self, component_id: str, fields: dict[str, Any]) -> Component:
-        variables = {"input": {**component_input(fields), "id": component_id}}
-        payload = self._mutate(documents.COMPONENT_UPDATE, "ComponentUpdate", "serviceUpdate", variables)
-        return self._complete(payload["service"])
-
-    def add_alias(self, component_id: str, alias: str) -> list[str]:
-        variables = {"input": {"alias": alias, "ownerId": component_id}}
-        payload = self._mutate(documents.ALIAS_CREATE, "AliasCreate", "aliasCreate", variables)
-        return list(payload.get("aliases") or [])
-
-    def assign_property(self, component_id: str, definition: str, value: Any) -> list[str]:
-        """Set one custom property; returns the definition's validation errors (empty when valid)."""
-        variables = {
-            "input": {
-                "owner": {"id": component_id},
-                "definition": {"alias": definition},
-                "value": json.dumps(value),
-            }
-        }
-        payload = self._mutate(documents.PROPERTY_ASSIGN, "PropertyAssign", "propertyAssign", variables)
-        prop = payload.get("property") or {}
-        return [error["message"] for error in prop.get("validationErrors") or []]
-
-    def unassign_property(self, component_id: str, definition: str) -> None:
-        variables = {"owner": {"id": component_id}, "definition": {"alias": definition}}
-        self._mutate(documents.PROPERTY_UNASSIGN, "PropertyUnassign", "propertyUnassign", variables)
-
-    def assign_tags(self, component_id: str, tags: list[dict[str, str]]) -> None:
-        variables = {"input": {"id": component_id, "tags": tags}}
-        self._mutate(documents.TAG_ASSIGN, "TagAssign", "tagAssign", variables)
+            if not page_info.get("hasNextPage") or not page_info.get("endCursor"):
+                return nodes
+            after = page_info["endCursor"]
 
     def account_id(self) -> str:
         return self.client.execute(documents.ACCOUNT_ID, {}, "AccountId")["account"]["id"]
+
+    def component_type(self, alias: str) -> ComponentType | None:
+        """The type with its property definitions, or ``None`` when OpsLevel has no such type."""
+        data = self.client.execute(documents.COMPONENT_TYPE_GET, {"alias": alias}, "ComponentTypeGet")
+        node = data["account"]["componentType"]
+        if node is None:
+            return None
+        component_type = ComponentType(
+            id=node["id"], aliases=list(node.get("aliases") or []), name=node["name"]
+        )
+        connection = node.get("properties") or {}
+        component_type.add_definitions(connection.get("nodes") or [])
+        page_info = connection.get("pageInfo") or {}
+        if page_info.get("hasNextPage"):
+            rest = self._pages(
+                documents.COMPONENT_TYPE_PROPERTIES_PAGE,
+                "ComponentTypePropertiesPage",
+                {"id": component_type.id, "first": documents.NESTED_PAGE_SIZE},
+                ["account", "componentType", "properties"],
+            )
+            component_type.add_definitions(rest)
+        return component_type
+
+    def components_of_type(self, type_id: str) -> list[Component]:
+        """Every component of one type, 500 per request, properties and tags included."""
+        nodes = self._pages(
+            documents.COMPONENTS_OF_TYPE,
+            "ComponentsOfType",
+            {"typeId": type_id, "first": documents.PAGE_SIZE},
+            ["account", "services"],
+        )
+        return [self._complete(node) for node in nodes]
+
+    def lookup(self, aliases: list[str]) -> dict[str, Component | None]:
+        """Components by alias, :attr:`lookup_batch_size` aliases per request."""
+        operations = [
+            Operation("service", {"alias": ("String", alias)}, documents.COMPONENT_SELECTION, tag=alias)
+            for alias in aliases
+        ]
+        found: dict[str, Component | None] = {}
+        for result in self.batcher.query("ComponentLookup", operations):
+            if result.error:
+                raise OpsLevelApiError(f"looking up alias {result.operation.tag!r} failed: {result.error}")
+            found[result.operation.tag] = self._complete(result.data) if result.data else None
+        return found
+
+    def get_component(self, alias: str) -> Component | None:
+        return self.lookup([alias])[alias]
+
+    def _complete(self, node: dict[str, Any]) -> Component:
+        """A component from a node, fetching nested pages beyond the first 100 properties or tags."""
+        component = Component.from_node(node)
+        if ((node.get("properties") or {}).get("pageInfo") or {}).get("hasNextPage"):
+            component.properties.clear()
+            component.add_properties(
+                self._pages(
+                    documents.COMPONENT_PROPERTIES_PAGE,
+                    "ComponentPropertiesPage",
+                    {"id": component.id, "first": documents.NESTED_PAGE_SIZE},
+                    ["account", "service", "properties"],
+                )
+            )
+        if ((node.get("tags") or {}).get("pageInfo") or {}).get("hasNextPage"):
+            tags = self._pages(
+                documents.COMPONENT_TAGS_PAGE,
+                "ComponentTagsPage",
+                {"id": component.id, "first": documents.NESTED_PAGE_SIZE},
+                ["account", "service", "tags"],
+            )
+            component.tags = [{"id": t["id"], "key": t["key"], "value": t["value"]} for t in tags]
+        return component

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import requests
 
 from airflow_provider_opslevel import __version__
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.opslevel.ratelimit import (
+    DEFAULT_REQUESTS_PER_MINUTE,
+    SlidingWindowLimiter,
+    backoff_seconds,
+    retry_after_seconds,
+)
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://app.opslevel.com"
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
+DEFAULT_MAX_ATTEMPTS = 8
+# Never executed by the server, so always safe to send again.
+RETRY_ALWAYS = frozenset({429, 502, 503})
+# May have been executed: retried only for requests that are safe to repeat.
+RETRY_IF_IDEMPOTENT = frozenset({500, 504})
 
 
 class OpsLevelApiError(OpsLevelIntegrationError):
@@ -36,11 +50,17 @@ def format_errors(errors: list[dict[str, Any]]) -> str:
 class OpsLevelClient:
     """POST GraphQL documents to ``{base_url}/graphql`` with a Bearer token.
 
-    The token goes only to ``base_url``'s host: redirects are not followed.
+    The token goes only to ``base_url``'s host: redirects are not followed. Requests are paced
+    by a sliding-window limiter (OpsLevel allows 400 per minute per token); HTTP 429, 502 and
+    503 and connection failures are retried with exponential backoff honouring ``Retry-After``;
+    500, 504 and read timeouts only for requests marked idempotent (a mutation that may have run
+    must not run twice).
 
     :param base_url: API origin, e.g. ``https://app.opslevel.com``.
     :param token: API token.
     :param timeout: ``(connect, read)`` seconds.
+    :param requests_per_minute: client-side pace (``None``/0: unpaced).
+    :param max_attempts: tries per request, the first included.
     """
 
     def __init__(
@@ -50,6 +70,9 @@ class OpsLevelClient:
         *,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
+        requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
+        rate_period: float = 60.0,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         if not token:
             raise OpsLevelIntegrationError("the OpsLevel API token is empty (set the connection's password)")
@@ -66,42 +89,26 @@ class OpsLevelClient:
                 "User-Agent": f"airflow-provider-opslevel/{__version__}",
             }
         )
+        self.limiter = SlidingWindowLimiter(requests_per_minute, rate_period)
+        self.max_attempts = max(1, max_attempts)
         self.requests_sent = 0
+        self.retries = 0
+        self.throttled = 0
 
     def execute(
-        self, query: str, variables: dict[str, Any] | None = None, operation_name: str | None = None
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *,
+        idempotent: bool = True,
     ) -> dict[str, Any]:
         """Send one document; return its ``data``.
 
         :raises OpsLevelApiError: on HTTP >= 400, an unreadable body, or top-level GraphQL errors.
         """
-        body: dict[str, Any] = {"query": query, "variables": variables or {}}
-        if operation_name:
-            body["operationName"] = operation_name
-        self.requests_sent += 1
+        payload = self.execute_raw(query, variables, operation_name, idempotent=idempotent)
         label = operation_name or "GraphQL request"
-        try:
-            response = self.session.post(
-                self.graphql_url, data=json.dumps(body), timeout=self.timeout, allow_redirects=False
-            )
-        except requests.RequestException as exc:
-            raise OpsLevelApiError(
-                f"{label} to {self.graphql_url} failed: {type(exc).__name__}: {exc}"
-            ) from None
-        if response.status_code >= 400 or 300 <= response.status_code < 400:
-            hint = " (check the connection's API token)" if response.status_code in (401, 403) else ""
-            raise OpsLevelApiError(
-                f"{label} to {self.graphql_url} answered HTTP {response.status_code}{hint}: "
-                f"{response.text[:300]}",
-                status=response.status_code,
-            )
-        try:
-            payload = response.json()
-        except ValueError:
-            raise OpsLevelApiError(
-                f"{label} to {self.graphql_url} answered with a body that is not JSON: {response.text[:200]!r}",
-                status=response.status_code,
-            ) from None
         errors = payload.get("errors")
         if errors:
             raise OpsLevelApiError(f"{label} failed: {format_errors(errors)}", errors=errors)
@@ -109,6 +116,85 @@ class OpsLevelClient:
         if not isinstance(data, dict):
             raise OpsLevelApiError(f"{label} answered without data: {json.dumps(payload)[:200]}")
         return data
+
+    def execute_raw(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        *,
+        idempotent: bool = True,
+    ) -> dict[str, Any]:
+        """Send one document; return the whole JSON answer (``data`` and ``errors`` as they came).
+
+        Batches need this: one failing field shows up as an error whose ``path`` names it, next to
+        the data of the fields that succeeded.
+        """
+        body: dict[str, Any] = {"query": query, "variables": variables or {}}
+        if operation_name:
+            body["operationName"] = operation_name
+        label = operation_name or "GraphQL request"
+        data = json.dumps(body)
+        for attempt in range(self.max_attempts):
+            last = attempt == self.max_attempts - 1
+            self.limiter.acquire()
+            self.requests_sent += 1
+            try:
+                response = self.session.post(
+                    self.graphql_url, data=data, timeout=self.timeout, allow_redirects=False
+                )
+            except requests.RequestException as exc:
+                # A refused connection never reached the server; a read timeout may have.
+                unsent = isinstance(exc, requests.ConnectionError) and not isinstance(
+                    exc, requests.ReadTimeout
+                )
+                if last or not (unsent or idempotent):
+                    raise OpsLevelApiError(
+                        f"{label} to {self.graphql_url} failed: {type(exc).__name__}: {exc}"
+                    ) from None
+                self._wait(label, attempt, None, type(exc).__name__)
+                continue
+            status = response.status_code
+            if not last and (status in RETRY_ALWAYS or (idempotent and status in RETRY_IF_IDEMPOTENT)):
+                if status == 429:
+                    self.throttled += 1
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                self._wait(label, attempt, retry_after, f"HTTP {status}")
+                continue
+            return self._decode(label, response)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _wait(self, label: str, attempt: int, retry_after: float | None, reason: str) -> None:
+        delay = retry_after if retry_after is not None else backoff_seconds(attempt)
+        self.retries += 1
+        log.warning(
+            "%s: %s; retrying in %.1fs (attempt %d of %d)",
+            label,
+            reason,
+            delay,
+            attempt + 2,
+            self.max_attempts,
+        )
+        self.limiter.pause(delay)
+
+    def _decode(self, label: str, response: requests.Response) -> dict[str, Any]:
+        status = response.status_code
+        if status >= 300:
+            hint = " (check the connection's API token)" if status in (401, 403) else ""
+            raise OpsLevelApiError(
+                f"{label} to {self.graphql_url} answered HTTP {status}{hint}: {response.text[:300]}",
+                status=status,
+            )
+        try:
+            payload = response.json()
+        except ValueError:
+            raise OpsLevelApiError(
+                f"{label} to {self.graphql_url} answered with a body that is not JSON: {response.text[:200]!r}",
+                status=status,
+            ) from None
+        if not isinstance(payload, dict):
+            raise OpsLevelApiError(f"{label} answered with {type(payload).__name__}, not a GraphQL response")
+        return payload
 
     def close(self) -> None:
         self.session.close()

@@ -1,11 +1,18 @@
-"""Every GraphQL document the client sends. Tests validate each against ``schema.graphql``."""
+"""Every fixed GraphQL document the client sends, and the selections batches reuse.
+
+Tests validate each document (and batches built from the selections) against ``schema.graphql``.
+"""
 
 from __future__ import annotations
 
-PROPERTY_PAGE_SIZE = 100  # keep equal to the first: in COMPONENT_FIELDS
+PAGE_SIZE = 500  # OpsLevel's own page size (opslevel-go client.go)
+NESTED_PAGE_SIZE = 100  # keep equal to the first: values inside COMPONENT_SELECTION
 
-COMPONENT_FIELDS = """
-fragment ComponentFields on Service {
+ERRORS = "errors { message path }"
+
+PROPERTY_NODE = "definition { id aliases } value locked"
+
+COMPONENT_SELECTION = """{
   id
   name
   description
@@ -19,17 +26,21 @@ fragment ComponentFields on Service {
   lifecycle { alias }
   tier { alias }
   tags(first: 100) { nodes { id key value } pageInfo { hasNextPage endCursor } }
-  properties(first: 100) {
-    nodes { definition { id aliases } value locked }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-"""
+  properties(first: 100) { nodes { %s } pageInfo { hasNextPage endCursor } }
+}""".replace("%s", PROPERTY_NODE)
 
-COMPONENT_GET = (
+COMPONENT_FIELDS = "fragment ComponentFields on Service " + COMPONENT_SELECTION + "\n"
+
+COMPONENTS_OF_TYPE = (
     """
-query ComponentGet($alias: String!) {
-  account { service(alias: $alias) { ...ComponentFields } }
+query ComponentsOfType($typeId: String!, $after: String!, $first: Int!) {
+  account {
+    services(first: $first, after: $after, filter: [{key: component_type_id, arg: $typeId, type: equals}]) {
+      nodes { ...ComponentFields }
+      pageInfo { hasNextPage endCursor }
+      totalCount
+    }
+  }
 }
 """
     + COMPONENT_FIELDS
@@ -39,72 +50,71 @@ COMPONENT_PROPERTIES_PAGE = """
 query ComponentPropertiesPage($id: ID!, $after: String!, $first: Int!) {
   account {
     service(id: $id) {
-      properties(after: $after, first: $first) {
-        nodes { definition { id aliases } value locked }
-        pageInfo { hasNextPage endCursor }
-      }
+      properties(after: $after, first: $first) { nodes { %s } pageInfo { hasNextPage endCursor } }
+    }
+  }
+}
+""".replace("%s", PROPERTY_NODE)
+
+COMPONENT_TAGS_PAGE = """
+query ComponentTagsPage($id: ID!, $after: String!, $first: Int!) {
+  account {
+    service(id: $id) {
+      tags(after: $after, first: $first) { nodes { id key value } pageInfo { hasNextPage endCursor } }
     }
   }
 }
 """
 
-COMPONENT_CREATE = (
-    """
-mutation ComponentCreate($input: ServiceCreateInput!) {
-  serviceCreate(input: $input) { service { ...ComponentFields } errors { message path } }
-}
-"""
-    + COMPONENT_FIELDS
-)
+DEFINITION_NODE = "id aliases name schema"
 
-COMPONENT_UPDATE = (
-    """
-mutation ComponentUpdate($input: ServiceUpdateInput!) {
-  serviceUpdate(input: $input) { service { ...ComponentFields } errors { message path } }
-}
-"""
-    + COMPONENT_FIELDS
-)
-
-ALIAS_CREATE = """
-mutation AliasCreate($input: AliasCreateInput!) {
-  aliasCreate(input: $input) { aliases ownerId errors { message path } }
-}
-"""
-
-PROPERTY_ASSIGN = """
-mutation PropertyAssign($input: PropertyInput!) {
-  propertyAssign(input: $input) {
-    property { value validationErrors { message path } }
-    errors { message path }
+COMPONENT_TYPE_GET = """
+query ComponentTypeGet($alias: String!) {
+  account {
+    componentType(input: {alias: $alias}) {
+      id
+      aliases
+      name
+      properties(first: 100) { nodes { %s } pageInfo { hasNextPage endCursor } }
+    }
   }
 }
-"""
+""".replace("%s", DEFINITION_NODE)
 
-PROPERTY_UNASSIGN = """
-mutation PropertyUnassign($owner: IdentifierInput!, $definition: IdentifierInput!) {
-  propertyUnassign(owner: $owner, definition: $definition) { errors { message path } }
+COMPONENT_TYPE_PROPERTIES_PAGE = """
+query ComponentTypePropertiesPage($id: ID!, $after: String!, $first: Int!) {
+  account {
+    componentType(input: {id: $id}) {
+      properties(after: $after, first: $first) { nodes { %s } pageInfo { hasNextPage endCursor } }
+    }
+  }
 }
-"""
-
-TAG_ASSIGN = """
-mutation TagAssign($input: TagAssignInput!) {
-  tagAssign(input: $input) { tags { id key value } errors { message path } }
-}
-"""
+""".replace("%s", DEFINITION_NODE)
 
 ACCOUNT_ID = """
 query AccountId { account { id } }
 """
 
 ALL_DOCUMENTS = {
-    "ComponentGet": COMPONENT_GET,
+    "ComponentsOfType": COMPONENTS_OF_TYPE,
     "ComponentPropertiesPage": COMPONENT_PROPERTIES_PAGE,
-    "ComponentCreate": COMPONENT_CREATE,
-    "ComponentUpdate": COMPONENT_UPDATE,
-    "AliasCreate": ALIAS_CREATE,
-    "PropertyAssign": PROPERTY_ASSIGN,
-    "PropertyUnassign": PROPERTY_UNASSIGN,
-    "TagAssign": TAG_ASSIGN,
+    "ComponentTagsPage": COMPONENT_TAGS_PAGE,
+    "ComponentTypeGet": COMPONENT_TYPE_GET,
+    "ComponentTypePropertiesPage": COMPONENT_TYPE_PROPERTIES_PAGE,
     "AccountId": ACCOUNT_ID,
+}
+
+# Batched operations: root field → (argument types, selection). The batcher aliases and names them.
+MUTATIONS: dict[str, tuple[dict[str, str], str]] = {
+    "serviceCreate": ({"input": "ServiceCreateInput!"}, f"{{ service {{ id name aliases }} {ERRORS} }}"),
+    "serviceUpdate": ({"input": "ServiceUpdateInput!"}, f"{{ service {{ id }} {ERRORS} }}"),
+    "serviceDelete": ({"input": "ServiceDeleteInput!"}, f"{{ deletedServiceId {ERRORS} }}"),
+    "aliasCreate": ({"input": "AliasCreateInput!"}, f"{{ aliases ownerId {ERRORS} }}"),
+    "propertyAssign": (
+        {"input": "PropertyInput!"},
+        f"{{ property {{ value validationErrors {{ message path }} }} {ERRORS} }}",
+    ),
+    "propertyUnassign": ({"owner": "IdentifierInput!", "definition": "IdentifierInput!"}, f"{{ {ERRORS} }}"),
+    "tagAssign": ({"input": "TagAssignInput!"}, f"{{ tags {{ id key value }} {ERRORS} }}"),
+    "tagDelete": ({"input": "TagDeleteInput!"}, f"{{ {ERRORS} }}"),
 }

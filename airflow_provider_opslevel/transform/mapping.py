@@ -30,6 +30,9 @@ class DesiredComponent:
     def key(self) -> tuple[str, str]:
         return (self.kind, self.alias)
 
+    def tags_pairs(self) -> list[tuple[str, str]]:
+        return [(tag["key"], tag["value"]) for tag in self.tags]
+
     def merge(self, other: DesiredComponent) -> None:
         """Fold in what another transform (sharing kind and identifier) says about this component."""
         self.fields.update(other.fields)

@@ -6,7 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_opslevel.opslevel.catalog import Component
+from airflow_provider_opslevel.opslevel.catalog import Component, ComponentType
+from airflow_provider_opslevel.transform.coerce import coerce, problems
 from airflow_provider_opslevel.transform.mapping import DesiredComponent
 
 ACTIONS = ("create", "update", "unchanged", "skip", "suggest", "conflict", "error")
@@ -30,6 +31,11 @@ class ComponentPlan:
     desired: DesiredComponent
     current: Component | None = None
     changes: list[Change] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+    """The desired custom properties, coerced to their definitions; invalid ones left out."""
+    stale_tags: list[dict[str, str]] = field(default_factory=list)
+    """Tags with a key this component's transform manages but a value it no longer gives."""
+    problems: list[str] = field(default_factory=list)
     message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -44,14 +50,43 @@ class ComponentPlan:
             data["id"] = self.current.id
         if self.message:
             data["message"] = self.message
+        if self.problems:
+            data["problems"] = self.problems
         return data
 
 
-def diff(desired: DesiredComponent, current: Component | None) -> list[Change]:
-    """Every difference between ``desired`` and ``current`` (everything, when it does not exist)."""
+def tag_pair(tag: dict[str, str]) -> tuple[str, str]:
+    return (tag["key"], tag["value"])
+
+
+def fit_properties(
+    desired: DesiredComponent, component_type: ComponentType
+) -> tuple[dict[str, Any], list[str]]:
+    """Coerce each property to its definition; report the ones that do not exist or cannot fit."""
+    fitted: dict[str, Any] = {}
+    issues: list[str] = []
+    for name, value in desired.properties.items():
+        definition = component_type.definitions.get(name)
+        if definition is None:
+            issues.append(
+                f"property {name!r} is not defined on component type {component_type.aliases[0]!r} "
+                f"(defined: {', '.join(component_type.property_aliases) or 'none'})"
+            )
+            continue
+        value = coerce(value, definition.schema)
+        reasons = problems(value, definition.schema) if value is not None else []
+        if reasons:
+            issues.append(f"property {name!r}: {'; '.join(reasons)}")
+            continue
+        fitted[name] = value
+    return fitted, issues
+
+
+def diff(item: ComponentPlan) -> list[Change]:
+    """Every difference between what the item wants and what OpsLevel holds."""
+    desired, current = item.desired, item.current
     fields = current.fields if current else {}
     aliases = current.aliases if current else []
-    tags = current.tags if current else []
     properties = current.properties if current else {}
     changes = [
         Change(name, fields.get(name), value)
@@ -63,31 +98,53 @@ def diff(desired: DesiredComponent, current: Component | None) -> list[Change]:
     changes += [
         Change("alias", None, alias) for alias in [desired.alias, *desired.aliases] if alias not in aliases
     ]
-    changes += [Change("tag", None, f"{t['key']}:{t['value']}") for t in desired.tags if t not in tags]
-    for name, value in desired.properties.items():
+    held = {tag_pair(tag) for tag in current.tags} if current else set()
+    wanted = {tag_pair(tag) for tag in desired.tags}
+    managed_keys = {key for key, _ in wanted}
+    item.stale_tags = [
+        tag
+        for tag in (current.tags if current else [])
+        if tag["key"] in managed_keys and tag_pair(tag) not in wanted
+    ]
+    changes += [Change("tag", f"{tag['key']}:{tag['value']}", None) for tag in item.stale_tags]
+    changes += [
+        Change("tag", None, f"{key}:{value}")
+        for key, value in desired.tags_pairs()
+        if (key, value) not in held
+    ]
+    for name, value in item.properties.items():
         old = properties.get(name)
         if old != value:
             changes.append(Change(f"properties.{name}", old, value))
     return changes
 
 
-def plan_component(desired: DesiredComponent, current: Component | None) -> ComponentPlan:
-    if current is None:
-        if desired.on_not_found == "create":
-            return ComponentPlan("create", desired, None, diff(desired, None))
-        return ComponentPlan(desired.on_not_found, desired)  # skip / suggest
-    if not current.is_kind(desired.kind):
-        return ComponentPlan(
-            "conflict",
-            desired,
-            current,
-            message=(
-                f"alias {desired.alias!r} is held by {current.name!r} ({current.id}), a {current.kind!r} "
-                f"component, not a {desired.kind!r}; left untouched"
-            ),
+def plan_component(
+    desired: DesiredComponent, current: Component | None, component_type: ComponentType | None
+) -> ComponentPlan:
+    item = ComponentPlan("unchanged", desired, current)
+    if current is not None and not current.is_kind(desired.kind):
+        item.action = "conflict"
+        item.message = (
+            f"alias {desired.alias!r} is held by {current.name!r} ({current.id}), a {current.kind!r} "
+            f"component, not a {desired.kind!r}; left untouched"
         )
-    changes = diff(desired, current)
-    return ComponentPlan("update" if changes else "unchanged", desired, current, changes)
+        return item
+    if component_type is None:
+        item.action = "error"
+        item.message = (
+            f"component type {desired.kind!r} does not exist in OpsLevel: create it (Settings > Component "
+            "Types) or declare it in the integration's catalog document"
+        )
+        return item
+    item.properties, item.problems = fit_properties(desired, component_type)
+    if current is None:
+        item.action = "create" if desired.on_not_found == "create" else desired.on_not_found
+        item.changes = diff(item) if item.action == "create" else []
+        return item
+    item.changes = diff(item)
+    item.action = "update" if item.changes else "unchanged"
+    return item
 
 
 @dataclass

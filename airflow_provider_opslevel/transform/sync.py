@@ -10,9 +10,9 @@ from typing import Any
 
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.extract.results import KindResult, collect
-from airflow_provider_opslevel.opslevel.catalog import OpsLevelCatalog
+from airflow_provider_opslevel.opslevel.catalog import Component, ComponentType, OpsLevelCatalog
 from airflow_provider_opslevel.transform.apply import apply_plan
-from airflow_provider_opslevel.transform.mapping import MappingIssue, map_records
+from airflow_provider_opslevel.transform.mapping import DesiredComponent, MappingIssue, map_records
 from airflow_provider_opslevel.transform.plan import ACTIONS, Plan, plan_component
 
 log = logging.getLogger(__name__)
@@ -43,11 +43,11 @@ class SyncReport:
     def problems(self) -> list[str]:
         problems = [f"extract {failure}" for failure in self.extraction_failures()]
         problems += [f"transform {issue}" for issue in self.mapping_issues]
-        problems += [
-            f"{item.desired.kind} {item.desired.alias}: {item.message}"
-            for item in self.plan.components
-            if item.action in ("error", "conflict")
-        ]
+        for item in self.plan.components:
+            label = f"{item.desired.kind} {item.desired.alias}"
+            if item.action == "conflict" or (item.action == "error" and item.message):
+                problems.append(f"{label}: {item.message}")
+            problems += [f"{label}: {problem}" for problem in item.problems]
         return problems
 
     def to_dict(self) -> dict[str, Any]:
@@ -85,7 +85,10 @@ class SyncReport:
         header = ["opslevel_kind", *ACTIONS]
         rows = [[kind, *(str(counts[kind][action]) for action in ACTIONS)] for kind in sorted(counts)]
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in [header, *rows]]
+        lines = [
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            for row in [header, *rows]
+        ]
         lines.insert(1, "  ".join("-" * width for width in widths))
         return "\n".join(lines)
 
@@ -98,10 +101,8 @@ class SyncReport:
                 continue
             lines.append(f"\n{action} ({len(items)}):")
             for item in items[:DETAIL_LIMIT]:
-                lines.append(
-                    f"  {item.desired.kind} {item.desired.alias}"
-                    + (f": {item.message}" if item.message else "")
-                )
+                note = "; ".join(filter(None, [item.message, *item.problems]))
+                lines.append(f"  {item.desired.kind} {item.desired.alias}" + (f": {note}" if note else ""))
                 for change in item.changes:
                     old = "" if change.old is None else f"{json.dumps(change.old)} -> "
                     lines.append(f"      {change.field}: {old}{json.dumps(change.new)}")
@@ -110,13 +111,39 @@ class SyncReport:
         return "\n".join(lines)
 
 
+def read_state(
+    catalog: OpsLevelCatalog, desired: Iterable[DesiredComponent]
+) -> tuple[dict[str, ComponentType | None], dict[str, Component]]:
+    """What OpsLevel holds for these components, in as few requests as the API allows.
+
+    One request per component type (with its property definitions), one per 500 components of
+    each type, and batched look-ups only for aliases not found there (to see whether another
+    type already holds them).
+    """
+    desired = list(desired)
+    types = {kind: catalog.component_type(kind) for kind in sorted({item.kind for item in desired})}
+    index: dict[str, Component] = {}
+    for component_type in types.values():
+        if component_type is None:
+            continue
+        for component in catalog.components_of_type(component_type.id):
+            for alias in component.aliases:
+                index.setdefault(alias, component)
+    unknown = sorted({item.alias for item in desired if item.alias not in index})
+    for alias, found in catalog.lookup(unknown).items():
+        if found is not None:
+            index[alias] = found
+    return types, index
+
+
 def plan_sync(
     transforms: Sequence[Any], extract_values: Iterable[Any], catalog: OpsLevelCatalog
 ) -> SyncReport:
     """Map every record and compare it with OpsLevel: no writes."""
     extraction = collect(extract_values)
     desired, issues = map_records(transforms, extraction)
-    plan = Plan([plan_component(item, catalog.get_component(item.alias)) for item in desired.values()])
+    types, index = read_state(catalog, desired.values())
+    plan = Plan([plan_component(item, index.get(item.alias), types[item.kind]) for item in desired.values()])
     return SyncReport(plan=plan, dry_run=True, extraction=extraction, mapping_issues=issues)
 
 

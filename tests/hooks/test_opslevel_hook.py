@@ -10,7 +10,7 @@ import pytest
 from airflow_helpers import OPSLEVEL_TOKEN, connections, environment
 
 from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook, base_url_from
-from airflow_provider_opslevel.opslevel.catalog import MutationError, OpsLevelCatalog
+from airflow_provider_opslevel.opslevel.batch import Batcher, mutation
 from airflow_provider_opslevel.opslevel.client import OpsLevelApiError, OpsLevelClient
 from airflow_provider_opslevel.testing import FakeOpsLevel
 
@@ -65,10 +65,11 @@ def test_top_level_graphql_errors_surface_with_their_message(opslevel):
 def test_payload_errors_surface_with_message_and_path(opslevel):
     opslevel.add_component("Holder", aliases=["taken"])
     other = opslevel.add_component("Other")
-    with pytest.raises(MutationError) as raised:
-        OpsLevelCatalog(OpsLevelClient(opslevel.url, OPSLEVEL_TOKEN)).add_alias(other["id"], "taken")
-    assert raised.value.operation == "aliasCreate"
-    assert "(at alias)" in str(raised.value)
+    batcher = Batcher(OpsLevelClient(opslevel.url, OPSLEVEL_TOKEN))
+    (result,) = batcher.mutate(
+        "AliasCreate", [mutation("aliasCreate", input={"alias": "taken", "ownerId": other["id"]})]
+    )
+    assert not result.ok and "(at alias)" in result.error
 
 
 def test_the_token_is_never_sent_to_a_host_it_was_not_configured_for():

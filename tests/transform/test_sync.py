@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opslevel_helpers import mutations as sent_mutations
+from opslevel_helpers import sent_fields
 
 from airflow_provider_opslevel.config import load_integration
 from airflow_provider_opslevel.opslevel.catalog import OpsLevelCatalog
@@ -84,7 +86,7 @@ def issue(n: int, **fields: Any) -> dict[str, Any]:
 
 
 def mutations(opslevel: FakeOpsLevel) -> list[str]:
-    return [r["operation_name"] for r in opslevel.requests if r["operation_name"] in MUTATIONS]
+    return sent_mutations(opslevel.requests)
 
 
 def test_creates_components_with_fields_alias_and_json_encoded_properties(tmp_path, opslevel, catalog):
@@ -96,8 +98,8 @@ def test_creates_components_with_fields_alias_and_json_encoded_properties(tmp_pa
     assert component["description"] == "app <1> & co"  # escaped by the API, compared unescaped
     assert component["properties"] == {"url": "https://s/1", "substatus": "new", "count": 10}
     assert "1" in component["managedAliases"]
-    assigns = [r for r in opslevel.requests if r["operation_name"] == "PropertyAssign"]
-    assert {r["variables"]["input"]["value"] for r in assigns} >= {'"https://s/1"', "10"}
+    assigns = [args["input"] for name, args in sent_fields(opslevel.requests) if name == "propertyAssign"]
+    assert {a["value"] for a in assigns} >= {'"https://s/1"', "10"}
 
 
 def test_second_sync_of_the_same_data_writes_nothing(tmp_path, opslevel, catalog):
@@ -117,7 +119,7 @@ def test_changed_source_updates_only_what_changed(tmp_path, opslevel, catalog):
     (item,) = report.plan.components
     assert item.action == "update"
     assert {c.field for c in item.changes} == {"name", "properties.substatus"}
-    assert sorted(mutations(opslevel)) == ["ComponentUpdate", "PropertyUnassign"]
+    assert sorted(mutations(opslevel)) == ["propertyUnassign", "serviceUpdate"]
     component = opslevel.component_by_alias("1")
     assert component["name"] == "Renamed" and "substatus" not in component["properties"]
 
@@ -163,11 +165,30 @@ def test_an_alias_held_by_another_type_is_a_conflict_and_left_alone(tmp_path, op
     assert any("held by 'Payments'" in problem for problem in report.problems())
 
 
-def test_property_rejected_by_its_definition_is_reported_for_that_component(tmp_path, opslevel, catalog):
-    config = transforms(tmp_path, SEED_LIKE.replace(".count | tonumber", ".count"))  # a string for an integer
+def test_values_are_coerced_to_their_definitions(tmp_path, opslevel, catalog):
+    config = transforms(tmp_path, SEED_LIKE.replace(".count | tonumber", ".count"))  # "10" for an integer
+    report = run_sync(config, [chunk(issue(1))], catalog, dry_run=False)
+    assert report.problems() == [] and opslevel.component_by_alias("1")["properties"]["count"] == 10
+
+
+def test_a_value_that_cannot_fit_is_reported_for_that_component_and_the_rest_is_written(
+    tmp_path, opslevel, catalog
+):
+    config = transforms(tmp_path, SEED_LIKE.replace(".count | tonumber", ".title"))  # text for an integer
     report = run_sync(config, [chunk(issue(1))], catalog, dry_run=False)
     (item,) = report.plan.components
-    assert item.action == "create" and "property count" in item.message
+    assert item.action == "create"
+    assert item.problems == ["property 'count': 'Issue 1' is not of type 'integer'"]
+    assert report.problems() == ["sentry_issue 1: property 'count': 'Issue 1' is not of type 'integer'"]
+    assert opslevel.component_by_alias("1")["properties"] == {"url": "https://s/1", "substatus": "new"}
+
+
+def test_a_property_the_type_does_not_define_is_reported(tmp_path, opslevel, catalog):
+    config = transforms(tmp_path, SEED_LIKE.replace("count: .count | tonumber", "colour: .id"))
+    report = run_sync(config, [chunk(issue(1))], catalog, dry_run=False)
+    (problem,) = report.problems()
+    assert "property 'colour' is not defined on component type 'sentry_issue'" in problem
+    assert "count, substatus, url" in problem
 
 
 def test_mapping_errors_are_reported_and_do_not_stop_the_others(tmp_path, opslevel, catalog):

@@ -1,0 +1,57 @@
+"""Fit a mapped value to its property definition's JSON Schema, or say why it cannot fit."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jsonschema import exceptions as jsonschema_exceptions
+from jsonschema import validators
+
+
+def _types(schema: dict[str, Any]) -> set[str]:
+    declared = schema.get("type")
+    if isinstance(declared, str):
+        return {declared}
+    return set(declared or [])
+
+
+def coerce(value: Any, schema: dict[str, Any]) -> Any:
+    """The obvious conversions a person would expect, nothing more.
+
+    A scalar for an array property becomes a one-element array (the seed's ``project_slug``);
+    a numeric string for a number property becomes a number; a number or boolean for a pure
+    string property becomes its JSON text. Anything else is returned unchanged for validation.
+    """
+    types = _types(schema)
+    if not types or value is None:
+        return value
+    if "array" in types and not isinstance(value, list):
+        items = schema.get("items")
+        return [coerce(value, items if isinstance(items, dict) else {})]
+    if "array" in types and isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [coerce(item, schema["items"]) for item in value]
+    if isinstance(value, str) and types & {"number", "integer"} and "string" not in types:
+        try:
+            number = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(number, (int, float)) and not isinstance(number, bool):
+            return int(number) if "integer" in types and float(number).is_integer() else number
+        return value
+    if isinstance(value, str) and "boolean" in types and "string" not in types and value in ("true", "false"):
+        return value == "true"
+    if isinstance(value, (int, float, bool)) and types == {"string"}:
+        return json.dumps(value)
+    return value
+
+
+def problems(value: Any, schema: dict[str, Any]) -> list[str]:
+    """Why ``value`` does not satisfy ``schema`` (empty when it does, or the schema is unusable)."""
+    if not schema:
+        return []
+    try:
+        validator = validators.validator_for(schema)(schema)
+        return [error.message for error in validator.iter_errors(value)]
+    except jsonschema_exceptions.SchemaError:
+        return []  # OpsLevel validates too; a schema we cannot read is not the record's fault

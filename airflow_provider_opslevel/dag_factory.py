@@ -12,10 +12,12 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, Param
 
+from airflow_provider_opslevel.catalog_setup import load_catalog
 from airflow_provider_opslevel.config import load_integration
 from airflow_provider_opslevel.errors import NotSupportedYetError
 from airflow_provider_opslevel.extract.results import DEFAULT_PARENTS_PER_TASK
 from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook
+from airflow_provider_opslevel.operators.catalog import OpsLevelEnsureCatalogOperator
 from airflow_provider_opslevel.operators.extract import OpsLevelExtractOperator
 from airflow_provider_opslevel.operators.transform import OpsLevelTransformOperator
 
@@ -38,6 +40,7 @@ def build_dag(
     schedule: Any = None,
     rewrite_origins: Mapping[str, str] | None = None,
     parents_per_task: int = DEFAULT_PARENTS_PER_TASK,
+    catalog: str | os.PathLike[str] | None = None,
     **dag_kwargs: Any,
 ) -> DAG:
     """Build the DAG that runs one custom integration.
@@ -55,12 +58,17 @@ def build_dag(
     :param rewrite_origins: origin rewrites for the extractors' URLs, e.g.
         ``{"https://sentry.io": "https://sentry.example.com"}`` for a self-hosted Sentry.
     :param parents_per_task: parent records per mapped ``for_each`` task.
+    :param catalog: optional catalog document (component types, property and relationship
+        definitions); an ``ensure_catalog`` task creates or updates them before the transform.
     :param dag_kwargs: anything else :class:`~airflow.sdk.DAG` takes (``tags``, ``default_args``, ...).
     """
     caller = sys._getframe(1).f_globals.get("__file__")
     base = Path(caller).parent if caller else Path.cwd()
     extract_path, transform_path = _resolve(extract, base), _resolve(transform, base)
     integration = load_integration(extract_path, transform_path)
+    catalog_path = _resolve(catalog, base) if catalog is not None else None
+    if catalog_path is not None:
+        load_catalog(catalog_path)  # validated at parse time like the other two documents
     push = [e.external_kind for e in integration.extractors if e.is_push]
     if push:
         raise NotSupportedYetError.single(
@@ -83,8 +91,15 @@ def build_dag(
         dag_kwargs.setdefault("start_date", pendulum.datetime(2024, 1, 1, tz="UTC"))
     dag_kwargs.setdefault(
         "doc_md",
-        f"OpsLevel custom integration.\n\n* extract: `{extract_path}`\n* transform: `{transform_path}`\n"
-        f"* kinds: {', '.join(e.external_kind for e in integration.ordered())}",
+        "\n".join(
+            [
+                "OpsLevel custom integration.\n",
+                f"* extract: `{extract_path}`",
+                f"* transform: `{transform_path}`",
+                *([f"* catalog: `{catalog_path}`"] if catalog_path else []),
+                f"* kinds: {', '.join(e.external_kind for e in integration.ordered())}",
+            ]
+        ),
     )
 
     common: dict[str, Any] = {
@@ -115,7 +130,15 @@ def build_dag(
             transform=transform_path,
             extract_task_ids=[task_id_for(kind) for kind in tasks],
             opslevel_conn_id=opslevel_conn_id,
+            catalog=catalog_path,
         )
         for task in tasks.values():
             task >> transform_task
+        if catalog_path is not None:
+            (
+                OpsLevelEnsureCatalogOperator(
+                    task_id="ensure_catalog", catalog=catalog_path, opslevel_conn_id=opslevel_conn_id
+                )
+                >> transform_task
+            )
     return dag

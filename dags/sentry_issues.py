@@ -13,6 +13,7 @@ dag = build_dag(
     "sentry_issues",
     extract=HERE / "extract.yaml",
     transform=HERE / "transform.yaml",
+    catalog=HERE / "catalog.yaml",  # the seed's Settings clicks: the Sentry Issue type and relationship
     schedule="@daily",
     rewrite_origins={"https://sentry.io": SENTRY_URL} if SENTRY_URL else None,
 )

@@ -24,20 +24,10 @@ SENTRY_TOKEN = "demo-sentry-token"
 OPSLEVEL_TOKEN = "demo-opslevel-token"
 
 
-def seed_catalog(opslevel: FakeOpsLevel) -> None:
-    """What the seed's Step 1 clicks through in Settings: the Sentry Issue type and its properties."""
-    opslevel.add_component_type(
-        "sentry_issue",
-        "Sentry Issue",
-        properties={
-            "project_slug": {
-                "name": "Project Slug",
-                "schema": {"type": "array", "items": {"type": "string"}},
-            },
-            "substatus": {"name": "Substatus", "schema": {"type": ["string", "null"]}},
-            "url": {"name": "URL", "schema": {"type": "string"}},
-        },
-    )
+def seed_services(sentry: FakeSentry, opslevel: FakeOpsLevel) -> None:
+    """Services that already exist in OpsLevel, one per Sentry project, aliased by the project slug."""
+    for project in sentry.projects:
+        opslevel.add_component(project["name"], type="service", aliases=[project["slug"]])
 
 
 def airflow_env(work: Path, sentry: FakeSentry, opslevel: FakeOpsLevel) -> dict[str, str]:
@@ -69,27 +59,38 @@ def run(command: list[str], env: dict[str, str], log: Path) -> None:
         raise SystemExit(f"demo failed: {' '.join(command)} exited {code}")
 
 
+def table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [header, ["-" * w for w in widths], *rows]
+    return "\n".join(
+        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in lines
+    )
+
+
 def print_catalog(opslevel: FakeOpsLevel) -> None:
-    components = sorted(opslevel.components(), key=lambda c: (c["type"], c["name"]))
+    issues = sorted(
+        (c for c in opslevel.components() if c["type"] == "sentry_issue"),
+        key=lambda c: (c["properties"].get("project_slug") or [""], c["name"]),
+    )
     rows = [
         [
-            c["type"],
-            next((a for a in c["managedAliases"]), ""),
-            c["name"][:48],
-            ",".join(c["properties"].get("project_slug") or [])
-            if isinstance(c["properties"].get("project_slug"), list)
-            else str(c["properties"].get("project_slug", "")),
+            c["managedAliases"][0] if c["managedAliases"] else "",
+            c["name"][:46],
+            ",".join(c["properties"].get("project_slug") or []),
             str(c["properties"].get("substatus") or ""),
-            str(c["properties"].get("url") or ""),
         ]
-        for c in components
+        for c in issues
     ]
-    header = ["type", "alias", "name", "project_slug", "substatus", "url"]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    print("\nOpsLevel catalog after the run:")
-    for row in [header, ["-" * w for w in widths], *rows]:
-        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-    print(f"\n{len(components)} component(s)")
+    print(f"\nOpsLevel catalog: {len(issues)} sentry_issue component(s)")
+    print(table(["alias", "name", "project_slug", "substatus"], rows))
+    print("\nServices and their Sentry issues (relationship `sentry_issues`, set by its management rule):")
+    for service in sorted(
+        (c for c in opslevel.components() if c["type"] == "service"), key=lambda c: c["name"]
+    ):
+        related = opslevel.related(service["managedAliases"][0], "sentry_issues")
+        print(f"  {service['name']} ({service['managedAliases'][0]}): {len(related)} issue(s)")
+        for issue in sorted(related, key=lambda c: c["name"]):
+            print(f"    - {issue['name'][:70]}")
 
 
 def main() -> None:
@@ -101,7 +102,7 @@ def main() -> None:
         FakeSentry(token=SENTRY_TOKEN, projects=3, issues_per_project=4, page_size=2) as sentry,
         FakeOpsLevel(token=OPSLEVEL_TOKEN) as opslevel,
     ):
-        seed_catalog(opslevel)
+        seed_services(sentry, opslevel)
         print(f"fake Sentry at {sentry.url}, fake OpsLevel at {opslevel.url}")
         env = airflow_env(work, sentry, opslevel)
         run([airflow, "db", "migrate"], env, work / "db-migrate.log")

@@ -45,18 +45,8 @@ def fakes():
         FakeSentry(token=SENTRY_TOKEN, projects=3, issues_per_project=4, page_size=2) as sentry,
         FakeOpsLevel(token=OPSLEVEL_TOKEN) as opslevel,
     ):
-        opslevel.add_component_type(
-            "sentry_issue",
-            "Sentry Issue",
-            properties={
-                "project_slug": {
-                    "name": "Project Slug",
-                    "schema": {"type": "array", "items": {"type": "string"}},
-                },
-                "substatus": {"name": "Substatus", "schema": {"type": ["string", "null"]}},
-                "url": {"name": "URL", "schema": {"type": "string"}},
-            },
-        )
+        for project in sentry.projects:  # services that exist already, aliased by project slug
+            opslevel.add_component(project["name"], type="service", aliases=[project["slug"]])
         env = {**connections(opslevel.url, sentry_api_token=SENTRY_TOKEN), "SENTRY_URL": sentry.url}
         with environment(**env):
             yield sentry, opslevel
@@ -93,6 +83,17 @@ def test_example_dag_syncs_sentry_issues_and_a_second_run_creates_nothing(airflo
         assert component["properties"]["project_slug"] == [issue["project"]["slug"]]  # coerced to the array
         assert component["propertyErrors"] == {}
     assert mutation_names(opslevel).count("serviceCreate") == len(expected)
+    # ensure_catalog made the seed's type (locked properties) and relationship; its rule linked
+    # every issue to the service whose alias is the issue's project slug.
+    (issue_type,) = [t for t in opslevel.snapshot()["componentTypes"] if t["alias"] == "sentry_issue"]
+    assert {alias: d["lockedStatus"] for alias, d in issue_type["properties"].items()} == {
+        "project_slug": "ui_locked",
+        "substatus": "ui_locked",
+        "url": "ui_locked",
+    }
+    for project in sentry.projects:
+        linked = {c["managedAliases"][0] for c in opslevel.related(project["slug"], "sentry_issues")}
+        assert linked == {i for i, issue in expected.items() if issue["project"]["slug"] == project["slug"]}
 
     # The for_each child ran as mapped tasks named after their parents.
     mapped = [ti for ti in task_instances(first) if ti.task_id == "extract_sentry_issue"]
@@ -113,6 +114,8 @@ def test_dry_run_param_plans_and_writes_nothing(airflow_db, example_dags, fakes)
     run = run_dag(example_dags, "sentry_issues", conf={"dry_run": True})
     assert run.state == "success"
     assert mutation_names(opslevel) == []
+    assert "sentry_issue" not in {t["alias"] for t in opslevel.snapshot()["componentTypes"]}
+    assert [i["action"] for i in xcom(run, "ensure_catalog")["items"]].count("create") >= 2
     assert [c for c in opslevel.components() if c["type"] == "sentry_issue"] == []
     report = xcom(run, "transform")
     assert report["dry_run"] is True

@@ -8,6 +8,8 @@ from typing import Any
 
 from airflow.sdk import BaseOperator, Context
 
+from airflow_provider_opslevel.catalog_setup import load_catalog
+from airflow_provider_opslevel.catalog_setup.planning import declared_component_types
 from airflow_provider_opslevel.config import load_integration
 from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook
 from airflow_provider_opslevel.transform.sync import SyncFailed, run_sync
@@ -17,6 +19,13 @@ def as_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
+
+
+def dry_run_requested(plan_only: bool | None, context: Context) -> bool:
+    """An operator's own ``plan_only`` wins; else the DAG run's ``dry_run`` Param decides."""
+    if plan_only is not None:
+        return plan_only
+    return as_bool(context["params"].get("dry_run", False))
 
 
 class OpsLevelTransformOperator(BaseOperator):
@@ -31,6 +40,8 @@ class OpsLevelTransformOperator(BaseOperator):
     :param transform: path of the transform YAML document.
     :param extract_task_ids: the extract tasks whose results to read (mapped ones included).
     :param opslevel_conn_id: Airflow connection of type ``opslevel``.
+    :param catalog: the integration's catalog document, if any: a dry run plans against the
+        component types it declares when OpsLevel does not have them yet.
     :param plan_only: write nothing; ``None`` means "use the DAG run's ``dry_run`` Param".
     """
 
@@ -44,24 +55,26 @@ class OpsLevelTransformOperator(BaseOperator):
         extract_task_ids: Sequence[str],
         opslevel_conn_id: str = OpsLevelHook.default_conn_name,
         plan_only: bool | None = None,
+        catalog: str | os.PathLike[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.extract = os.fspath(extract)
         self.transform = os.fspath(transform)
+        self.catalog = os.fspath(catalog) if catalog is not None else None
         self.extract_task_ids = list(extract_task_ids)
         self.opslevel_conn_id = opslevel_conn_id
         self.plan_only = plan_only
 
     def execute(self, context: Context) -> dict[str, Any]:
         integration = load_integration(self.extract, self.transform)
-        if self.plan_only is not None:
-            dry_run = self.plan_only
-        else:
-            dry_run = as_bool(context["params"].get("dry_run", False))
+        dry_run = dry_run_requested(self.plan_only, context)
         values = context["ti"].xcom_pull(task_ids=self.extract_task_ids)
         hook = OpsLevelHook(opslevel_conn_id=self.opslevel_conn_id)
-        report = run_sync(integration.transforms, values, hook.get_catalog(), dry_run=dry_run)
+        declared = declared_component_types(load_catalog(self.catalog)) if self.catalog else None
+        report = run_sync(
+            integration.transforms, values, hook.get_catalog(), dry_run=dry_run, declared=declared
+        )
         self.log.info(
             "%s plan (%d OpsLevel request(s)):\n%s",
             "Dry-run" if dry_run else "Applied",

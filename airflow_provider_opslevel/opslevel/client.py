@@ -137,13 +137,14 @@ class OpsLevelClient:
         data = json.dumps(body)
         for attempt in range(self.max_attempts):
             last = attempt == self.max_attempts - 1
-            self.limiter.acquire()
+            slot = self.limiter.acquire()
             self.requests_sent += 1
             try:
                 response = self.session.post(
                     self.graphql_url, data=data, timeout=self.timeout, allow_redirects=False
                 )
             except requests.RequestException as exc:
+                self.limiter.done(slot)
                 # A refused connection never reached the server; a read timeout may have.
                 unsent = isinstance(exc, requests.ConnectionError) and not isinstance(
                     exc, requests.ReadTimeout
@@ -154,6 +155,7 @@ class OpsLevelClient:
                     ) from None
                 self._wait(label, attempt, None, type(exc).__name__)
                 continue
+            self.limiter.done(slot)
             status = response.status_code
             if not last and (status in RETRY_ALWAYS or (idempotent and status in RETRY_IF_IDEMPOTENT)):
                 if status == 429:

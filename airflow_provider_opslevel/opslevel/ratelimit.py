@@ -16,7 +16,9 @@ class SlidingWindowLimiter:
     """Allow at most ``limit`` requests in any ``period``-second interval.
 
     A sliding window is the strictest reading of "N per minute": a client that keeps it also
-    keeps any fixed-window limit the server may apply.
+    keeps any fixed-window limit the server may apply. A request's slot is stamped again when its
+    answer arrives (:meth:`done`): the server saw it somewhere in between, so counting from the
+    later moment can only be more cautious.
 
     :param limit: requests per period (``None`` or 0 disables pacing).
     :param period: the window in seconds.
@@ -34,25 +36,36 @@ class SlidingWindowLimiter:
         self.period = period
         self._clock = clock
         self._sleep = sleep
-        self._sent: deque[float] = deque()
+        self._slots: deque[list[float]] = deque()
         self._lock = threading.Lock()
         self.waited = 0.0
 
-    def acquire(self) -> None:
-        """Block until one more request fits in the window, then count it."""
+    def acquire(self) -> list[float]:
+        """Block until one more request fits in the window; returns its slot for :meth:`done`."""
         if not self.limit:
-            return
+            return [self._clock()]
         while True:
             with self._lock:
                 now = self._clock()
-                while self._sent and now - self._sent[0] >= self.period:
-                    self._sent.popleft()
-                if len(self._sent) < self.limit:
-                    self._sent.append(now)
-                    return
-                delay = self.period - (now - self._sent[0])
+                while self._slots and now - self._slots[0][0] >= self.period:
+                    self._slots.popleft()
+                if len(self._slots) < self.limit:
+                    slot = [now]
+                    self._slots.append(slot)
+                    return slot
+                delay = self.period - (now - min(slot[0] for slot in self._slots))
+            delay = max(delay, 0.001)
             self.waited += delay
             self._sleep(delay)
+
+    def done(self, slot: list[float]) -> None:
+        """The answer to the request holding ``slot`` arrived."""
+        with self._lock:
+            slot[0] = self._clock()
+            # Keep the deque ordered by time so pruning from the left stays correct.
+            if len(self._slots) > 1 and self._slots[-1] is not slot and slot in self._slots:
+                self._slots.remove(slot)
+                self._slots.append(slot)
 
     def pause(self, seconds: float) -> None:
         """The server said wait: hold every request for ``seconds``."""

@@ -6,7 +6,7 @@ Usage::
         [--projects N] [--issues N] [--page-size N] [--seed N] [--resolved-every N]
         [--port-file PATH]
     python -m airflow_provider_opslevel.testing opslevel [--port 0] [--token T]
-        [--catalog FILE.json] [--port-file PATH]
+        [--catalog FILE.json] [--rate-limit N] [--rate-limit-period SECONDS] [--port-file PATH]
 
 Prints exactly one line, ``URL=http://127.0.0.1:PORT``, to stdout once serving;
 ``--port-file`` also writes the URL (atomically) to PATH. ``--catalog`` pre-seeds the fake
@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     sentry.add_argument("--seed", type=int, default=0, help="data generator seed")
     sentry.add_argument("--resolved-every", type=int, default=0, help="every Nth issue resolved/ignored")
     opslevel.add_argument("--catalog", type=Path, help="JSON file to pre-seed the catalog with")
+    opslevel.add_argument(
+        "--rate-limit", type=int, help="requests per period and token, then HTTP 429 (real API: 400)"
+    )
+    opslevel.add_argument(
+        "--rate-limit-period", type=float, default=60.0, help="rate-limit sliding window in seconds"
+    )
     return parser
 
 
@@ -66,7 +72,9 @@ def _build(args: argparse.Namespace) -> FakeHTTPServer:
         )
     from airflow_provider_opslevel.testing.fake_opslevel import FakeOpsLevel
 
-    fake = FakeOpsLevel(port=args.port, **token)
+    fake = FakeOpsLevel(
+        port=args.port, rate_limit=args.rate_limit, rate_limit_period=args.rate_limit_period, **token
+    )
     if args.catalog:
         fake.seed(json.loads(args.catalog.read_text("utf-8")))
     return fake

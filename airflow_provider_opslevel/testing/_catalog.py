@@ -10,11 +10,16 @@ payload errors ``{"message": str, "path": [str, ...]}`` (``path`` names the inpu
 
 Every public method takes :attr:`Catalog.lock` (re-entrant); the GraphQL layer holds it for
 a whole execution, so one request never observes another half-done.
+
+Rule-managed relationships (see ``_rules``) are derived data: every mutation that can change
+them marks them stale, and :meth:`Catalog.managed_relationships` recomputes them on the next
+read, so a bulk sync of thousands of components pays for one evaluation, not one per call.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import json
 import re
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from airflow_provider_opslevel.testing import _jsonschema
+from airflow_provider_opslevel.testing import _jsonschema, _rules
 from airflow_provider_opslevel.testing._filters import component_matches
 from airflow_provider_opslevel.testing._ids import make_id
 
@@ -62,6 +67,20 @@ def _locked(method: _F) -> _F:
     def wrapper(self: Catalog, *args: Any, **kwargs: Any) -> Any:
         with self.lock:
             return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _mutating(method: _F) -> _F:
+    """Like :func:`_locked`, and marks rule-managed relationships stale afterwards."""
+
+    @functools.wraps(method)
+    def wrapper(self: Catalog, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                self._managed_stale = True
 
     return wrapper  # type: ignore[return-value]
 
@@ -141,7 +160,7 @@ class Component:
 
 @dataclass
 class RelationshipDefinition:
-    """Stored with its management rules; rule evaluation is not implemented (yet)."""
+    """A relationship on a component type; its management rules link components (``_rules``)."""
 
     id: str
     alias: str
@@ -154,11 +173,14 @@ class RelationshipDefinition:
 
 @dataclass
 class Relationship:
+    """A relationship; ``managed`` ones are derived from a definition's management rules."""
+
     id: str
     source_id: str
     target_id: str
     type: str
     definition_id: str | None = None
+    managed: bool = False
 
 
 # Input keys of ServiceCreateInput/ServiceUpdateInput stored verbatim -> Component attribute.
@@ -216,6 +238,8 @@ class Catalog:
         self._reldef_by_alias: dict[str, str] = {}
         self._counters: dict[str, itertools.count[int]] = {}
         self._identifier_next: dict[str, int] = {}
+        self._managed: dict[str, Relationship] = {}  # rule-managed relationships by id
+        self._managed_stale = False
         service, _ = self.create_type({"alias": "service", "name": "Service"})
         assert service is not None
         service.is_default = True
@@ -362,7 +386,7 @@ class Catalog:
                 self.create_definition(item, type_id=ctype.id, alias=item["alias"])
         ctype.updated_at = now()
 
-    @_locked
+    @_mutating
     def update_type(self, ident: Input, data: Input) -> tuple[ComponentType | None, list[Error]]:
         """``componentTypeUpdate``: only keys present in ``data`` change."""
         ctype = self.find_type(ident)
@@ -392,7 +416,7 @@ class Catalog:
         self._apply_type_fields(ctype, data)
         return ctype, []
 
-    @_locked
+    @_mutating
     def delete_type(self, ident: Input) -> list[Error]:
         """``componentTypeDelete``: refuses the default type and types still in use."""
         ctype = self.find_type(ident)
@@ -486,7 +510,7 @@ class Catalog:
                     )
         return definition, []
 
-    @_locked
+    @_mutating
     def delete_definition(self, ident: Input) -> list[Error]:
         """``propertyDefinitionDelete``: also drops the values assigned with it."""
         definition = self.find_definition(ident)
@@ -545,7 +569,7 @@ class Catalog:
             self._components_by_type[ctype.id][component.id] = None
         component.updated_at = now()
 
-    @_locked
+    @_mutating
     def create_component(
         self, data: Input, explicit_id: str | None = None
     ) -> tuple[Component | None, list[Error]]:
@@ -568,7 +592,7 @@ class Catalog:
         self._apply_component_fields(component, data, None)
         return component, []
 
-    @_locked
+    @_mutating
     def update_component(self, data: Input) -> tuple[Component | None, list[Error]]:
         """``serviceUpdate``: found by ``id`` or ``alias``; only keys present in ``data`` change."""
         component = self.find_component({"id": data.get("id"), "alias": data.get("alias")})
@@ -598,7 +622,7 @@ class Catalog:
         component.updated_at = now()
         return component, []
 
-    @_locked
+    @_mutating
     def delete_component(self, data: Input) -> tuple[Component | None, list[Error]]:
         """``serviceDelete`` by ``id`` or ``alias``; drops its aliases, tags and relationships."""
         component = self.find_component({"id": data.get("id"), "alias": data.get("alias")})
@@ -622,7 +646,7 @@ class Catalog:
         return component, []
 
     # -- aliases ---------------------------------------------------------------------------
-    @_locked
+    @_mutating
     def create_alias(self, alias: str, owner_id: str) -> tuple[Component | None, list[Error]]:
         """``aliasCreate``: aliases are unique across all components.
 
@@ -643,7 +667,7 @@ class Catalog:
             component.updated_at = now()
         return component, []
 
-    @_locked
+    @_mutating
     def delete_alias(self, alias: str, owner_type: str) -> tuple[str | None, list[Error]]:
         """``aliasDelete``: only service (component) aliases exist here."""
         component = self.component_by_alias(alias) if owner_type == "service" else None
@@ -784,7 +808,7 @@ class Catalog:
             )
         return component, found, []
 
-    @_locked
+    @_mutating
     def assign_property(self, data: Input) -> tuple[tuple[Component, PropertyDefinition] | None, list[Error]]:
         """``propertyAssign``: ``data["value"]`` is JSON text; schema violations are stored in
         ``validationErrors`` (not payload errors). Locked values may be overwritten (the API
@@ -810,7 +834,7 @@ class Catalog:
         component.updated_at = now()
         return (component, definition), []
 
-    @_locked
+    @_mutating
     def unassign_property(
         self, owner: Input, definition: Input
     ) -> tuple[tuple[Component, PropertyDefinition] | None, list[Error]]:
@@ -884,17 +908,19 @@ class Catalog:
             reldef.alias = data["alias"]
             self._reldef_by_alias[reldef.alias] = reldef.id
 
-    @_locked
+    @_mutating
     def create_relationship_definition(
-        self, data: Input
+        self, data: Input, explicit_id: str | None = None
     ) -> tuple[RelationshipDefinition | None, list[Error]]:
         """``relationshipDefinitionCreate``: ``componentType`` and ``name`` are required."""
         ctype, errors = self._check_reldef(data, None)
+        if explicit_id and explicit_id in self.relationship_definitions:
+            errors.append(err(f"id '{explicit_id}' is taken", "id"))
         if errors or ctype is None:
             return None, errors
         alias = data.get("alias") or alias_from_name(data["name"])
         reldef = RelationshipDefinition(
-            id=self._new_id("RelationshipDefinition", self.relationship_definitions),
+            id=explicit_id or self._new_id("RelationshipDefinition", self.relationship_definitions),
             alias=alias,
             name=data["name"].strip(),
             component_type_id=ctype.id,
@@ -905,7 +931,7 @@ class Catalog:
         self._apply_reldef_fields(reldef, data, None)
         return reldef, []
 
-    @_locked
+    @_mutating
     def update_relationship_definition(
         self, ident: Input, data: Input
     ) -> tuple[RelationshipDefinition | None, list[Error]]:
@@ -919,7 +945,7 @@ class Catalog:
         self._apply_reldef_fields(reldef, data, ctype)
         return reldef, []
 
-    @_locked
+    @_mutating
     def delete_relationship_definition(self, ident: Input) -> tuple[str | None, list[Error]]:
         """``relationshipDefinitionDelete``; relationships created with it go too."""
         reldef = self.find_relationship_definition(ident)
@@ -968,7 +994,61 @@ class Catalog:
 
     @_locked
     def delete_relationship(self, relationship_id: str) -> tuple[str | None, list[Error]]:
-        """``relationshipDelete``."""
+        """``relationshipDelete``; rule-managed relationships cannot be deleted by hand."""
         if self.relationships.pop(relationship_id, None) is None:
+            if self.find_relationship(relationship_id) is not None:
+                return None, [
+                    err(
+                        f"Relationship '{relationship_id}' is managed by its relationship definition's "
+                        "management rules and cannot be deleted",
+                        "id",
+                    )
+                ]
             return None, [err(f"'{relationship_id}' does not identify a relationship", "id")]
         return relationship_id, []
+
+    @_locked
+    def find_relationship(self, relationship_id: str) -> Relationship | None:
+        """A relationship created with ``relationshipCreate`` or managed by rules, by id."""
+        found = self.relationships.get(relationship_id)
+        if found is None:
+            self._refresh_managed()
+            found = self._managed.get(relationship_id)
+        return found
+
+    @_locked
+    def managed_relationships(self, definition_id: str | None = None) -> list[Relationship]:
+        """Relationships the definitions' management rules link (all, or one definition's).
+
+        Ordered by definition, then source, then target creation order; recomputed here when a
+        mutation marked them stale (see ``_rules`` for the semantics).
+        """
+        self._refresh_managed()
+        return [
+            r for r in self._managed.values() if definition_id is None or r.definition_id == definition_id
+        ]
+
+    def _refresh_managed(self) -> None:
+        if not self._managed_stale:
+            return
+        # Ids derive from (definition, source, target): a link keeps its id while it exists,
+        # and a copy of the catalog (seeded from a snapshot) gives it the same one.
+        previous = {(r.definition_id, r.source_id, r.target_id): r for r in self._managed.values()}
+        managed: dict[str, Relationship] = {}
+        for reldef in self.relationship_definitions.values():
+            for source_id, target_id in _rules.evaluate(self, reldef):
+                rel = previous.get((reldef.id, source_id, target_id))
+                if rel is None:
+                    text = f"{reldef.id}|{source_id}|{target_id}".encode()
+                    digest = hashlib.blake2b(text, digest_size=8).hexdigest()
+                    rel = Relationship(
+                        id=make_id("Relationship", f"managed-{digest}"),
+                        source_id=source_id,
+                        target_id=target_id,
+                        type="related_to",
+                        definition_id=reldef.id,
+                        managed=True,
+                    )
+                managed[rel.id] = rel
+        self._managed = managed
+        self._managed_stale = False

@@ -183,7 +183,7 @@ class FakeHTTPServer:
 
     @property
     def request_count(self) -> int:
-        """Number of requests received since the last :meth:`reset_log`."""
+        """Number of requests in :attr:`requests` (logged since the last :meth:`reset_log`)."""
         with self._log_lock:
             return len(self._requests)
 

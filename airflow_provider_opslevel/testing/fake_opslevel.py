@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,8 +17,15 @@ from urllib.parse import urlsplit
 from graphql import DocumentNode, GraphQLError, execute_sync, get_operation_ast, parse, validate
 from graphql.execution.values import get_variable_values
 
-from airflow_provider_opslevel.testing._catalog import Catalog, Component, ComponentType, encode_value
-from airflow_provider_opslevel.testing._graphql_api import build_root, load_schema
+from airflow_provider_opslevel.testing._catalog import (
+    Catalog,
+    Component,
+    ComponentType,
+    Relationship,
+    encode_value,
+)
+from airflow_provider_opslevel.testing._graphql_api import build_root, load_schema, resolve_field
+from airflow_provider_opslevel.testing._ratelimit import SlidingWindowLimiter, retry_after_header
 from airflow_provider_opslevel.testing._server import FakeHTTPServer, Response, bearer_token, json_response
 
 # add_component(**fields) keyword -> ServiceCreateInput key.
@@ -47,7 +55,20 @@ class FakeOpsLevel(FakeHTTPServer):
       validate against the schema, or whose variables do not coerce to their declared types,
       gets HTTP 200 ``{"errors": [...]}``, executes nothing and is appended to
       :attr:`rejected`. Otherwise the result is ``{"data": ..., "errors"?: [...]}``.
-    * ``GET /__catalog``: :meth:`snapshot` as JSON, no auth.
+    * ``GET /__catalog``: :meth:`snapshot` as JSON, no auth, never rate limited.
+
+    Order of checks for a request to ``/graphql``: a failure queued with :meth:`fail_next`;
+    the body must be a JSON object (else HTTP 400); :attr:`faults` hooks; the token (HTTP
+    401); the rate limit (HTTP 429); then parse, validate and execute.
+
+    Rate limit (off unless ``rate_limit`` is given; the real API allows 400 requests per
+    minute per token): a sliding window per token. A request is admitted when fewer than
+    ``rate_limit`` requests with that token were admitted in the last ``rate_limit_period``
+    seconds; otherwise it gets HTTP 429, ``Retry-After: <s>`` (whole seconds until the window
+    frees a slot, rounded up, at least 1) and ``{"errors": [{"message": "Rate limit exceeded
+    ..."}]}``, executes nothing, is not counted against the window and is not logged in
+    :attr:`requests` (see :attr:`throttled`, :attr:`received`). Both attributes may be changed
+    while serving; :meth:`reset_rate_limit` empties the window.
 
     Semantics worth knowing (see ``_catalog.py`` for the rest): a component is a service with
     a component type (default ``service``); ``aliases`` = generated unique identifier (snake
@@ -57,19 +78,48 @@ class FakeOpsLevel(FakeHTTPServer):
     ``description``, ``note`` and ``product`` come back HTML-escaped. Connections use
     ``first`` (default and maximum 500) and ``after`` (graphql-ruby style cursors).
 
+    Rule-managed relationships: relationship definitions with management rules link
+    components automatically (semantics in ``_rules.py``); see :meth:`relationships`,
+    :meth:`related`, ``snapshot()["managedRelationships"]`` and ``account.relationship(id)``.
+
     Observability: :attr:`requests` (dicts with ``operation_name``, ``query``, ``variables``
-    and, once answered, ``status``), :attr:`request_count`, :attr:`rejected`,
-    :meth:`reset_log`. Faults: :attr:`faults`, callables ``(info) -> None | (status,
-    headers, body)`` tried before authentication, where ``info`` is the request-log dict plus
-    ``method``, ``path`` and ``headers``; the first response returned is sent as is.
+    and, once answered, ``status``; requests answered by the rate limit or :meth:`fail_next`
+    are not in it, those answered 401 or by :attr:`faults` hooks are), :attr:`request_count`,
+    :attr:`received`, :attr:`throttled`, :attr:`injected`, :attr:`rejected`,
+    :meth:`reset_log`. Faults: :meth:`fail_next`, and :attr:`faults`, callables ``(info) ->
+    None | (status, headers, body)`` tried before authentication, where ``info`` is the
+    request-log dict plus ``method``, ``path`` and ``headers``; the first response returned
+    is sent as is.
 
     :param token: the accepted bearer token.
     :param port: port to bind on 127.0.0.1; ``0`` picks a free one.
+    :param rate_limit: requests admitted per ``rate_limit_period`` and token; ``None``: no limit.
+    :param rate_limit_period: length of the sliding window in seconds.
     """
 
-    def __init__(self, *, token: str = "opslevel-test-token", port: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = "opslevel-test-token",
+        port: int = 0,
+        rate_limit: int | None = None,
+        rate_limit_period: float = 60.0,
+    ) -> None:
         super().__init__(port=port)
+        if rate_limit is not None and rate_limit < 0:
+            raise ValueError("rate_limit must be >= 0 or None")
+        if rate_limit_period <= 0:
+            raise ValueError("rate_limit_period must be > 0")
         self.token = token
+        #: Requests admitted per :attr:`rate_limit_period` and token (``None``: unlimited).
+        self.rate_limit = rate_limit
+        #: Sliding-window length in seconds.
+        self.rate_limit_period = rate_limit_period
+        self._limiter = SlidingWindowLimiter()
+        self._pending_failures: deque[tuple[int, int | None]] = deque()
+        self._received = 0
+        self._throttled = 0
+        self._injected = 0
         #: The in-memory catalog; prefer the helper methods below in tests.
         self.catalog = Catalog()
         self._schema = load_schema()
@@ -93,11 +143,91 @@ class FakeOpsLevel(FakeHTTPServer):
         with self._log_lock:
             return list(self._rejected)
 
+    @property
+    def received(self) -> int:
+        """Requests to ``/graphql`` received since :meth:`reset_log`, whatever their answer."""
+        with self._log_lock:
+            return self._received
+
+    @property
+    def throttled(self) -> int:
+        """HTTP 429s answered since :meth:`reset_log` (rate limit, or :meth:`fail_next` with 429)."""
+        with self._log_lock:
+            return self._throttled
+
+    @property
+    def injected(self) -> int:
+        """Requests answered by :meth:`fail_next` failures since :meth:`reset_log`."""
+        with self._log_lock:
+            return self._injected
+
     def reset_log(self) -> None:
-        """Forget logged and rejected requests."""
+        """Forget logged and rejected requests and zero the counters (not the rate-limit window)."""
         with self._log_lock:
             self._requests.clear()
             self._rejected.clear()
+            self._received = self._throttled = self._injected = 0
+
+    # -- faults ----------------------------------------------------------------------------
+    def fail_next(self, n: int = 1, status: int = 502, retry_after: int | None = None) -> None:
+        """Answer the next ``n`` requests to ``/graphql`` with HTTP ``status``, executing nothing.
+
+        For retry tests: the body is ``{"errors": [{"message": ...}]}``; ``retry_after`` adds a
+        ``Retry-After`` header (seconds). Such requests are counted in :attr:`received` and
+        :attr:`injected` (and :attr:`throttled` for 429), not logged in :attr:`requests`, and do
+        not count against the rate limit. Calls queue up: ``fail_next(2); fail_next(1, 503)``
+        answers 502, 502, 503.
+
+        :param n: number of requests to fail.
+        :param status: HTTP status, e.g. 500, 502, 503, 504 or 429.
+        :param retry_after: ``Retry-After`` header value in seconds, or ``None`` for none.
+        :raises ValueError: ``n`` negative or ``status`` not an HTTP error status.
+        """
+        if n < 0:
+            raise ValueError("n must be >= 0")
+        if not 400 <= status <= 599:
+            raise ValueError(f"status must be an HTTP error status (4xx/5xx), got {status}")
+        with self._log_lock:
+            self._pending_failures.extend([(status, retry_after)] * n)
+
+    @property
+    def pending_failures(self) -> int:
+        """Failures queued by :meth:`fail_next` and not yet answered."""
+        with self._log_lock:
+            return len(self._pending_failures)
+
+    def reset_rate_limit(self) -> None:
+        """Empty the rate-limit window (every token may send ``rate_limit`` requests again)."""
+        self._limiter.reset()
+
+    def _injected_failure(self) -> Response | None:
+        with self._log_lock:
+            self._received += 1
+            if not self._pending_failures:
+                return None
+            status, retry_after = self._pending_failures.popleft()
+            self._injected += 1
+            self._throttled += status == 429
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        message = f"Injected failure: HTTP {status}"
+        return json_response(status, {"errors": [{"message": message}]}, headers)
+
+    def _rate_limited(self, token: str) -> Response | None:
+        limit = self.rate_limit
+        if limit is None:
+            return None
+        period = self.rate_limit_period
+        wait = self._limiter.acquire(token, limit, period)
+        if wait is None:
+            return None
+        with self._log_lock:
+            self._throttled += 1
+        retry_after = retry_after_header(wait)
+        message = (
+            f"Rate limit exceeded: {limit} requests per {period:g} seconds per API token. "
+            f"Retry in {retry_after} seconds."
+        )
+        return json_response(429, {"errors": [{"message": message}]}, {"Retry-After": retry_after})
 
     # -- HTTP ------------------------------------------------------------------------------
     def _dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Response:
@@ -106,6 +236,9 @@ class FakeOpsLevel(FakeHTTPServer):
             return json_response(200, self.snapshot())
         if path != "/graphql":
             return json_response(404, {"errors": [{"message": f"No route for {method} {path}"}]})
+        injected = self._injected_failure()
+        if injected is not None:
+            return injected
         if method != "POST":
             return json_response(405, {"errors": [{"message": "Use POST for /graphql"}]})
         try:
@@ -119,13 +252,18 @@ class FakeOpsLevel(FakeHTTPServer):
             "query": payload.get("query"),
             "variables": payload.get("variables") or {},
         }
-        self._record(entry)
         response = self._run_faults({**entry, "method": method, "path": path, "headers": headers})
         if response is None:
-            if bearer_token(headers) != self.token:
+            token = bearer_token(headers)
+            if token is None or token != self.token:
                 response = json_response(401, {"errors": [{"message": "Invalid or missing API token"}]})
             else:
-                response = self._graphql(entry)
+                throttled = self._rate_limited(token)
+                if throttled is not None:
+                    return throttled  # not executed, not logged
+        self._record(entry)
+        if response is None:
+            response = self._graphql(entry)
         entry["status"] = response[0]
         return response
 
@@ -179,6 +317,7 @@ class FakeOpsLevel(FakeHTTPServer):
                 context_value=self.catalog,
                 variable_values=variables,
                 operation_name=entry["operation_name"],
+                field_resolver=resolve_field,
             )
         out: dict[str, Any] = {"data": result.data}
         if result.errors:
@@ -318,15 +457,21 @@ class FakeOpsLevel(FakeHTTPServer):
         description: str | None = None,
         allowed_types: Iterable[str] = (),
         management_rules: Iterable[dict[str, Any]] = (),
+        id: str | None = None,
     ) -> dict[str, Any]:
-        """Define a relationship on a component type (rules are stored, not evaluated).
+        """Define a relationship on a component type; its management rules link components.
 
         :param alias: relationship alias, e.g. ``"sentry_issues"``.
         :param name: display name.
-        :param component_type: alias of the type the relationship belongs to.
+        :param component_type: alias of the type the relationship belongs to (the sources).
         :param description: description.
         :param allowed_types: component type aliases (or ``team``/``user``) it may target.
-        :param management_rules: ``ManagementRuleInput``-shaped dicts.
+        :param management_rules: ``ManagementRuleInput``-shaped dicts, e.g. ``{"operator":
+            "ARRAY_CONTAINS", "sourceProperty": "aliases", "sourcePropertyBuiltin": True,
+            "targetProperty": "project_slug", "targetPropertyBuiltin": False, "targetType":
+            "sentry_issue"}`` (see ``_rules.py``).
+        :param id: explicit id (to mirror recorded fixtures or a snapshot).
+        :returns: the definition as in :meth:`snapshot`.
         :raises ValueError: the catalog refused it.
         """
         data = {
@@ -337,7 +482,7 @@ class FakeOpsLevel(FakeHTTPServer):
             "metadata": {"allowedTypes": list(allowed_types)},
             "managementRules": list(management_rules),
         }
-        reldef, errors = self.catalog.create_relationship_definition(data)
+        reldef, errors = self.catalog.create_relationship_definition(data, explicit_id=id)
         if reldef is None:
             raise ValueError(_messages(errors))
         return self.snapshot_relationship_definition(reldef.id)
@@ -357,6 +502,68 @@ class FakeOpsLevel(FakeHTTPServer):
             if stored is None:
                 raise KeyError(f"{component}/{definition_alias}")
             stored.locked = locked
+
+    def relationships(self, definition_alias: str | None = None) -> list[dict[str, Any]]:
+        """Relationships linked by management rules (not those made with ``relationshipCreate``).
+
+        Ordered by definition, then source, then target creation order. Each is ``{"id",
+        "definition": alias, "type": "related_to", "source", "target"}``, where a side is
+        ``{"id", "alias", "name", "aliases"}`` and ``alias`` is the component's first managed
+        alias (the one an integration sets), else its generated identifier.
+
+        :param definition_alias: only this relationship definition's links.
+        :raises KeyError: unknown ``definition_alias``.
+        """
+        cat = self.catalog
+        with cat.lock:
+            definition_id = None
+            if definition_alias is not None:
+                reldef = cat.find_relationship_definition({"alias": definition_alias})
+                if reldef is None:
+                    raise KeyError(f"no relationship definition {definition_alias!r}")
+                definition_id = reldef.id
+            return [self._export_relationship(r) for r in cat.managed_relationships(definition_id)]
+
+    def related(self, source_alias: str, definition_alias: str) -> list[dict[str, Any]]:
+        """Components the management rules of one definition link ``source_alias`` to.
+
+        :param source_alias: any alias (or the id) of the source component.
+        :param definition_alias: relationship definition alias.
+        :returns: target components as :meth:`components` returns them, in creation order.
+        :raises KeyError: unknown source component or relationship definition.
+        """
+        cat = self.catalog
+        with cat.lock:
+            source = cat.find_component({"id": source_alias}) or cat.component_by_alias(source_alias)
+            reldef = cat.find_relationship_definition({"alias": definition_alias})
+            if source is None or reldef is None:
+                missing = "component" if source is None else "relationship definition"
+                raise KeyError(f"no {missing} {source_alias if source is None else definition_alias!r}")
+            return [
+                self._export_component(cat.components[r.target_id])
+                for r in cat.managed_relationships(reldef.id)
+                if r.source_id == source.id
+            ]
+
+    def _export_relationship(self, r: Relationship) -> dict[str, Any]:
+        cat = self.catalog
+
+        def side(component_id: str) -> dict[str, Any]:
+            c = cat.components[component_id]
+            return {
+                "id": c.id,
+                "alias": c.managed_aliases[0] if c.managed_aliases else c.identifier,
+                "name": c.name,
+                "aliases": c.aliases,
+            }
+
+        return {
+            "id": r.id,
+            "definition": cat.relationship_definitions[r.definition_id].alias if r.definition_id else None,
+            "type": r.type,
+            "source": side(r.source_id),
+            "target": side(r.target_id),
+        }
 
     def components(self) -> list[dict[str, Any]]:
         """Every component as a plain dict (see :meth:`component_by_alias`)."""
@@ -471,6 +678,9 @@ class FakeOpsLevel(FakeHTTPServer):
                             }
                             for r in cat.relationships.values()
                         ],
+                        "managedRelationships": [
+                            self._export_relationship(r) for r in cat.managed_relationships()
+                        ],
                     }
                 )
             )
@@ -483,6 +693,7 @@ class FakeOpsLevel(FakeHTTPServer):
         lockedProperties?, id?, description?, framework?, …}``; ``relationshipDefinitions``:
         ``{alias, name, componentType, description?, managementRules?, metadata?}``;
         ``relationships``: ``{source, target, type, definition?}`` (component ids).
+        ``managedRelationships`` is ignored: the definitions' rules derive them again.
 
         :raises ValueError: something the catalog refuses.
         """
@@ -513,6 +724,7 @@ class FakeOpsLevel(FakeHTTPServer):
                 description=r.get("description"),
                 allowed_types=metadata.get("allowedTypes") or (),
                 management_rules=r.get("managementRules") or (),
+                id=r.get("id"),
             )
         for rel in data.get("relationships") or []:
             definition = {"alias": rel["definition"]} if rel.get("definition") else None

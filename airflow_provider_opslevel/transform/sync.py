@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,21 +137,41 @@ def read_state(
 
 
 def plan_sync(
-    transforms: Sequence[Any], extract_values: Iterable[Any], catalog: OpsLevelCatalog
+    transforms: Sequence[Any],
+    extract_values: Iterable[Any],
+    catalog: OpsLevelCatalog,
+    *,
+    declared: Mapping[str, ComponentType] | None = None,
 ) -> SyncReport:
-    """Map every record and compare it with OpsLevel: no writes."""
+    """Map every record and compare it with OpsLevel: no writes.
+
+    :param declared: component types a catalog document will create; the plan uses them for
+        kinds OpsLevel does not have yet (a dry run before the first setup).
+    """
     extraction = collect(extract_values)
     desired, issues = map_records(transforms, extraction)
     types, index = read_state(catalog, desired.values())
+    for kind, component_type in (declared or {}).items():
+        if kind in types and types[kind] is None:
+            types[kind] = component_type
     plan = Plan([plan_component(item, index.get(item.alias), types[item.kind]) for item in desired.values()])
     return SyncReport(plan=plan, dry_run=True, extraction=extraction, mapping_issues=issues)
 
 
 def run_sync(
-    transforms: Sequence[Any], extract_values: Iterable[Any], catalog: OpsLevelCatalog, *, dry_run: bool
+    transforms: Sequence[Any],
+    extract_values: Iterable[Any],
+    catalog: OpsLevelCatalog,
+    *,
+    dry_run: bool,
+    declared: Mapping[str, ComponentType] | None = None,
 ) -> SyncReport:
-    """Plan, then (unless ``dry_run``) apply. Raising is left to the caller (see :meth:`SyncReport.problems`)."""
-    report = plan_sync(transforms, extract_values, catalog)
+    """Plan, then (unless ``dry_run``) apply. Raising is left to the caller (see :meth:`SyncReport.problems`).
+
+    :param declared: see :func:`plan_sync`; used only by dry runs (a real run's setup task has
+        created the types by then).
+    """
+    report = plan_sync(transforms, extract_values, catalog, declared=declared if dry_run else None)
     report.dry_run = dry_run
     if not dry_run:
         apply_plan(catalog, report.plan)

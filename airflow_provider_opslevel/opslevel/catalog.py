@@ -64,7 +64,7 @@ class Component:
             managed_aliases=list(node.get("managedAliases") or []),
             fields=fields,
             tags=[
-                {"key": t["key"], "value": t["value"]}
+                {"id": t["id"], "key": t["key"], "value": t["value"]}
                 for t in (node.get("tags") or {}).get("nodes") or []
                 if t
             ],

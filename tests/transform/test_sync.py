@@ -225,3 +225,64 @@ def test_extraction_failures_are_problems_but_what_was_read_is_written(tmp_path,
     report = run_sync(transforms(tmp_path, SEED_LIKE), values, catalog, dry_run=False)
     assert opslevel.component_by_alias("1") is not None
     assert report.problems() == ["extract issue: HTTP 500 on page 2"]
+
+
+def test_owner_lifecycle_tier_from_default_properties_and_tag_values_reconciled(tmp_path, opslevel, catalog):
+    config = transforms(
+        tmp_path,
+        """
+        transforms:
+        - external_kind: issue
+          on_component_not_found: create
+          opslevel_kind: sentry_issue
+          opslevel_identifier: .id
+          default_properties:
+            name: .title
+            owner: .team
+            lifecycle: '"generally_available"'
+            tier: '"tier_1"'
+            tags: '{key: "level", value: .level}'
+        """,
+    )
+    run_sync(config, [chunk(issue(4, level="error", team="platform"))], catalog, dry_run=False)
+    component = opslevel.component_by_alias("4")
+    assert (component["owner"], component["lifecycle"], component["tier"]) == (
+        "platform",
+        "generally_available",
+        "tier_1",
+    )
+    assert component["tags"] == [{"key": "level", "value": "error"}]
+
+    opslevel.reset_log()
+    report = run_sync(config, [chunk(issue(4, level="warning", team="platform"))], catalog, dry_run=False)
+    assert report.problems() == []
+    (item,) = report.plan.components
+    assert [(c.field, c.old, c.new) for c in item.changes] == [
+        ("tag", "level:error", None),
+        ("tag", None, "level:warning"),
+    ]
+    assert opslevel.component_by_alias("4")["tags"] == [{"key": "level", "value": "warning"}]
+    assert sorted(sent_mutations(opslevel.requests)) == ["tagAssign", "tagDelete"]
+    opslevel.reset_log()
+    run_sync(config, [chunk(issue(4, level="warning", team="platform"))], catalog, dry_run=False)
+    assert sent_mutations(opslevel.requests) == []
+
+
+def test_html_escaped_text_round_trips_without_spurious_updates(tmp_path, opslevel, catalog):
+    config = transforms(tmp_path, SEED_LIKE)
+    run_sync(config, [chunk(issue(5, culprit="a < b && c > \"d\" 'e'"))], catalog, dry_run=False)
+    raw = [r for r in opslevel.requests if "ComponentsOfType" == r["operation_name"]]
+    assert raw  # read by type
+    opslevel.reset_log()
+    report = run_sync(config, [chunk(issue(5, culprit="a < b && c > \"d\" 'e'"))], catalog, dry_run=False)
+    assert report.plan.counts()["sentry_issue"]["unchanged"] == 1 and sent_mutations(opslevel.requests) == []
+
+
+def test_reads_are_paged_by_type_and_lookups_are_batched(tmp_path, opslevel, catalog):
+    config = transforms(tmp_path, SEED_LIKE)
+    issues = [issue(n) for n in range(1, 121)]
+    run_sync(config, [chunk(*issues)], catalog, dry_run=False)
+    opslevel.reset_log()
+    report = run_sync(config, [chunk(*issues)], catalog, dry_run=False)
+    assert report.plan.counts()["sentry_issue"]["unchanged"] == 120
+    assert [r["operation_name"] for r in opslevel.requests] == ["ComponentTypeGet", "ComponentsOfType"]

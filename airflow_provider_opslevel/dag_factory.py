@@ -14,16 +14,33 @@ from airflow.sdk import DAG, Param
 
 from airflow_provider_opslevel.catalog_setup import load_catalog
 from airflow_provider_opslevel.config import load_integration
-from airflow_provider_opslevel.errors import NotSupportedYetError
+from airflow_provider_opslevel.errors import ConfigError
 from airflow_provider_opslevel.extract.results import DEFAULT_PARENTS_PER_TASK
 from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook
 from airflow_provider_opslevel.operators.catalog import OpsLevelEnsureCatalogOperator
 from airflow_provider_opslevel.operators.extract import OpsLevelExtractOperator
+from airflow_provider_opslevel.operators.push import OpsLevelPushOperator
 from airflow_provider_opslevel.operators.transform import OpsLevelTransformOperator
+from airflow_provider_opslevel.transform.deletion import DEFAULT_MAX_DELETE_SHARE
 
 
 def task_id_for(kind: str) -> str:
     return "extract_" + re.sub(r"[^A-Za-z0-9_.-]", "_", kind)
+
+
+def push_params(kinds: list[str]) -> dict[str, Any]:
+    """The trigger form of a push DAG: which kind, and the JSON that was pushed."""
+    return {
+        "external_kind": Param(
+            kinds[0], enum=kinds, title="External kind", description="Which push extractor reads the payload."
+        ),
+        "payload": Param(
+            None,
+            type=["object", "array", "null"],
+            title="Payload",
+            description="The pushed JSON, as OpsLevel's custom integration webhook would receive it.",
+        ),
+    }
 
 
 def _resolve(path: str | os.PathLike[str], base: Path) -> str:
@@ -41,6 +58,9 @@ def build_dag(
     rewrite_origins: Mapping[str, str] | None = None,
     parents_per_task: int = DEFAULT_PARENTS_PER_TASK,
     catalog: str | os.PathLike[str] | None = None,
+    max_delete_share: float = DEFAULT_MAX_DELETE_SHARE,
+    max_delete_count: int | None = None,
+    push: bool = False,
     **dag_kwargs: Any,
 ) -> DAG:
     """Build the DAG that runs one custom integration.
@@ -60,6 +80,15 @@ def build_dag(
     :param parents_per_task: parent records per mapped ``for_each`` task.
     :param catalog: optional catalog document (component types, property and relationship
         definitions); an ``ensure_catalog`` task creates or updates them before the transform.
+    :param max_delete_share: a sync that would delete more than this share of a kind's managed
+        components deletes none of them and fails, unless the run's ``allow_mass_deletion``
+        Param approves it.
+    :param max_delete_count: the same limit as a number of components (default: none).
+    :param push: build the DAG of the document's *push* extractors instead: each run's conf
+        carries ``{"external_kind": ..., "payload": <json>}`` (Airflow's REST API or a webhook
+        relay), which that kind's extractor turns into records for the transforms. Components
+        not pushed for ``expires_after_days`` are deleted; give a schedule (e.g. ``"@daily"``) to
+        expire them even when nothing is pushed.
     :param dag_kwargs: anything else :class:`~airflow.sdk.DAG` takes (``tags``, ``default_args``, ...).
     """
     caller = sys._getframe(1).f_globals.get("__file__")
@@ -69,10 +98,12 @@ def build_dag(
     catalog_path = _resolve(catalog, base) if catalog is not None else None
     if catalog_path is not None:
         load_catalog(catalog_path)  # validated at parse time like the other two documents
-    push = [e.external_kind for e in integration.extractors if e.is_push]
-    if push:
-        raise NotSupportedYetError.single(
-            integration.extractor(push[0]).where, "push extractors (no http_polling) are not supported yet"
+    kinds = [e.external_kind for e in integration.ordered() if e.is_push == push]
+    if not kinds:
+        wanted, other = ("push", "push=False") if push else ("polling", "push=True")
+        raise ConfigError.single(
+            integration.extractors[0].where,
+            f"no {wanted} extractor in this document; build the DAG of the others with build_dag(..., {other})",
         )
 
     params: dict[str, Any] = {
@@ -80,8 +111,19 @@ def build_dag(
             False,
             type="boolean",
             title="Dry run",
-            description="Plan only: log what would be created or updated, write nothing to OpsLevel.",
+            description="Plan only: log what would be created, updated or deleted; write nothing to OpsLevel.",
         ),
+        "allow_mass_deletion": Param(
+            False,
+            type="boolean",
+            title="Allow mass deletion",
+            description=(
+                f"Approve deleting more than {max_delete_share:.0%} of a kind's managed components"
+                + (f" or more than {max_delete_count}" if max_delete_count is not None else "")
+                + " in this run (when the source really lost them)."
+            ),
+        ),
+        **(push_params(kinds) if push else {}),
         **dag_kwargs.pop("params", {}),
     }
     dag_kwargs.setdefault("tags", ["opslevel"])
@@ -109,7 +151,11 @@ def build_dag(
     }
     with DAG(dag_id, schedule=schedule, params=params, **dag_kwargs) as dag:
         tasks: dict[str, Any] = {}
-        for extractor in integration.ordered():
+        if push:
+            tasks["push"] = OpsLevelPushOperator(
+                task_id="receive", extract=extract_path, transform=transform_path
+            )
+        for extractor in [] if push else integration.ordered():
             kind = extractor.external_kind
             parent = extractor.for_each
             if parent is None:
@@ -128,17 +174,19 @@ def build_dag(
             task_id="transform",
             extract=extract_path,
             transform=transform_path,
-            extract_task_ids=[task_id_for(kind) for kind in tasks],
+            extract_task_ids=[task.task_id for task in tasks.values()],
             opslevel_conn_id=opslevel_conn_id,
             catalog=catalog_path,
+            max_delete_share=max_delete_share,
+            max_delete_count=max_delete_count,
+            external_kinds=kinds,
+            push=push,
         )
         for task in tasks.values():
             task >> transform_task
         if catalog_path is not None:
-            (
-                OpsLevelEnsureCatalogOperator(
-                    task_id="ensure_catalog", catalog=catalog_path, opslevel_conn_id=opslevel_conn_id
-                )
-                >> transform_task
+            setup = OpsLevelEnsureCatalogOperator(
+                task_id="ensure_catalog", catalog=catalog_path, opslevel_conn_id=opslevel_conn_id
             )
+            setup >> transform_task
     return dag

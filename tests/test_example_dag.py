@@ -120,3 +120,22 @@ def test_dry_run_param_plans_and_writes_nothing(airflow_db, example_dags, fakes)
     report = xcom(run, "transform")
     assert report["dry_run"] is True
     assert report["counts"]["sentry_issue"]["create"] == len(expected_issues(sentry))
+
+
+def test_an_empty_sentry_holds_deletion_until_a_person_approves_it(airflow_db, example_dags, fakes):
+    sentry, opslevel = fakes
+    assert run_dag(example_dags, "sentry_issues").state == "success"
+    created = {c["id"] for c in opslevel.components() if c["type"] == "sentry_issue"}
+    sentry.projects.clear()  # Sentry now answers with no projects at all
+
+    held = run_dag(example_dags, "sentry_issues")
+    assert held.state == "failed"
+    assert {c["id"] for c in opslevel.components() if c["type"] == "sentry_issue"} == created
+    report = xcom(held, "transform", key="report")
+    assert report["deletions"]["sentry_issue"]["deleted"] == 0
+    assert "allow_mass_deletion=true" in report["deletions"]["sentry_issue"]["held"]
+
+    approved = run_dag(example_dags, "sentry_issues", conf={"allow_mass_deletion": True})
+    assert approved.state == "success"
+    assert [c for c in opslevel.components() if c["type"] == "sentry_issue"] == []
+    assert xcom(approved, "transform")["counts"]["sentry_issue"]["delete"] == len(created)

@@ -144,6 +144,9 @@ class ExtractorRunner:
             )
         # Records read before a failure are kept (they are real); ``complete`` says they are not all.
         result.records = list(by_id.values())
+        if result.parent is not None:
+            for record in result.records:
+                record["parent"] = result.parent  # the partition it came from (scopes deletion)
         return result
 
     def _read(

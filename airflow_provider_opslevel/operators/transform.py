@@ -12,7 +12,8 @@ from airflow_provider_opslevel.catalog_setup import load_catalog
 from airflow_provider_opslevel.catalog_setup.planning import declared_component_types
 from airflow_provider_opslevel.config import load_integration
 from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook
-from airflow_provider_opslevel.transform.sync import SyncFailed, run_sync
+from airflow_provider_opslevel.transform.deletion import DEFAULT_MAX_DELETE_SHARE, DeletionPolicy
+from airflow_provider_opslevel.transform.sync import SyncFailed, SyncOptions, run_sync
 
 
 def as_bool(value: Any) -> bool:
@@ -43,6 +44,15 @@ class OpsLevelTransformOperator(BaseOperator):
     :param catalog: the integration's catalog document, if any: a dry run plans against the
         component types it declares when OpsLevel does not have them yet.
     :param plan_only: write nothing; ``None`` means "use the DAG run's ``dry_run`` Param".
+    :param integration_id: the ownership tag value on components this integration creates
+        (default: the DAG id); only those are ever deleted. ``""`` turns deletion off.
+    :param max_delete_share: a kind's deletions above this share of its managed components are
+        held unless the run's ``allow_mass_deletion`` Param is true.
+    :param max_delete_count: the same, as a number (``None``: no count limit).
+    :param external_kinds: the kinds this DAG extracts; transforms of other kinds (push kinds in
+        a pull DAG, or the reverse) are left out. ``None``: all.
+    :param push: a push integration: nothing is "gone" because a push carries only some records;
+        components not pushed for their extractor's ``expires_after_days`` are deleted instead.
     """
 
     ui_color = "#dff5e1"
@@ -56,9 +66,19 @@ class OpsLevelTransformOperator(BaseOperator):
         opslevel_conn_id: str = OpsLevelHook.default_conn_name,
         plan_only: bool | None = None,
         catalog: str | os.PathLike[str] | None = None,
+        integration_id: str | None = None,
+        max_delete_share: float = DEFAULT_MAX_DELETE_SHARE,
+        max_delete_count: int | None = None,
+        external_kinds: Sequence[str] | None = None,
+        push: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.external_kinds = list(external_kinds) if external_kinds is not None else None
+        self.push = push
+        self.integration_id = integration_id
+        self.max_delete_share = max_delete_share
+        self.max_delete_count = max_delete_count
         self.extract = os.fspath(extract)
         self.transform = os.fspath(transform)
         self.catalog = os.fspath(catalog) if catalog is not None else None
@@ -66,14 +86,40 @@ class OpsLevelTransformOperator(BaseOperator):
         self.opslevel_conn_id = opslevel_conn_id
         self.plan_only = plan_only
 
+    def sync_options(self, integration: Any, context: Context) -> SyncOptions:
+        """Ownership, deletion limits, partition parents, declared types and push expiry."""
+        integration_id = self.dag_id if self.integration_id is None else self.integration_id
+        expiry: dict[str, int] | None = None
+        if self.push:
+            expiry = {}
+            for t in self.transforms_of(integration):
+                days = integration.extractor(t.external_kind).expires_after_days
+                if days is not None:
+                    expiry[t.opslevel_kind] = min(days, expiry.get(t.opslevel_kind, days))
+        return SyncOptions(
+            deletion=DeletionPolicy(
+                integration_id=integration_id or None,
+                max_share=self.max_delete_share,
+                max_count=self.max_delete_count,
+                approved=as_bool(context["params"].get("allow_mass_deletion", False)),
+            ),
+            parent_kinds={e.external_kind: e.for_each for e in integration.extractors},
+            declared=declared_component_types(load_catalog(self.catalog)) if self.catalog else None,
+            expiry=expiry,
+        )
+
+    def transforms_of(self, integration: Any) -> list[Any]:
+        kinds = self.external_kinds
+        return [t for t in integration.transforms if kinds is None or t.external_kind in kinds]
+
     def execute(self, context: Context) -> dict[str, Any]:
         integration = load_integration(self.extract, self.transform)
         dry_run = dry_run_requested(self.plan_only, context)
         values = context["ti"].xcom_pull(task_ids=self.extract_task_ids)
         hook = OpsLevelHook(opslevel_conn_id=self.opslevel_conn_id)
-        declared = declared_component_types(load_catalog(self.catalog)) if self.catalog else None
+        options = self.sync_options(integration, context)
         report = run_sync(
-            integration.transforms, values, hook.get_catalog(), dry_run=dry_run, declared=declared
+            self.transforms_of(integration), values, hook.get_catalog(), dry_run=dry_run, options=options
         )
         self.log.info(
             "%s plan (%d OpsLevel request(s)):\n%s",
@@ -87,7 +133,6 @@ class OpsLevelTransformOperator(BaseOperator):
             listed = "\n".join(f"  - {problem}" for problem in problems[:50])
             more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
             context["ti"].xcom_push(key="report", value=result)
-            raise SyncFailed(
-                f"{len(problems)} problem(s); everything else was {'planned' if dry_run else 'written'}:\n{listed}{more}"
-            )
+            done = "planned" if dry_run else "written"
+            raise SyncFailed(f"{len(problems)} problem(s); everything else was {done}:\n{listed}{more}")
         return result

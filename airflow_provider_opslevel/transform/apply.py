@@ -94,7 +94,7 @@ def _record(result: OperationResult) -> None:
 
 
 def apply_plan(catalog: OpsLevelCatalog, plan: Plan) -> None:
-    """Apply every ``create`` and ``update``; failures turn their component into an ``error`` item."""
+    """Apply every ``create``, ``update`` and ``delete``; failures turn their component into an ``error`` item."""
     batcher = catalog.batcher
     created: list[ComponentPlan] = []
     for result in batcher.mutate("ComponentCreate", _create_operations(plan)):
@@ -138,6 +138,14 @@ def apply_plan(catalog: OpsLevelCatalog, plan: Plan) -> None:
             )
         else:
             item.problems.append("the new component was deleted again because its alias could not be added")
+    deletes = [
+        mutation("serviceDelete", input={"id": item.current.id}, tag=item)
+        for item in plan.of("delete")
+        if item.current
+    ]
+    for result in batcher.mutate("ComponentDelete", deletes):
+        if result.error:
+            _fail(result.operation.tag, f"serviceDelete failed: {result.error}")
     for item in plan.components:
         if item.action == "error" and item.problems:
             log.error("%s %s: %s", item.desired.kind, item.desired.alias, "; ".join(item.problems))

@@ -10,6 +10,7 @@ from typing import Any
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.extract.results import KindResult
 from airflow_provider_opslevel.opslevel.catalog import BUILTIN_FIELDS
+from airflow_provider_opslevel.transform.deletion import partition_of
 
 
 @dataclass
@@ -25,6 +26,8 @@ class DesiredComponent:
     tags: list[dict[str, str]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     """``external_kind:external_id`` of each record that produced it."""
+    partition: str = ""
+    """The extraction partition of its first record (``kind`` or ``kind/parent``)."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -113,6 +116,7 @@ def map_record(transform: Any, record: dict[str, Any]) -> DesiredComponent | Non
         alias=as_text(identifier, "opslevel_identifier"),
         on_not_found=transform.on_component_not_found,
         sources=[f"{transform.external_kind}:{record['external_id']}"],
+        partition=partition_of(transform.external_kind, record.get("parent")),
     )
     defaults = transform.default_properties
     for name, expression in defaults.items():

@@ -8,9 +8,10 @@ from typing import Any
 
 from airflow_provider_opslevel.opslevel.catalog import Component, ComponentType
 from airflow_provider_opslevel.transform.coerce import coerce, problems
+from airflow_provider_opslevel.transform.deletion import is_managed, ownership_tags
 from airflow_provider_opslevel.transform.mapping import DesiredComponent
 
-ACTIONS = ("create", "update", "unchanged", "skip", "suggest", "conflict", "error")
+ACTIONS = ("create", "update", "unchanged", "delete", "skip", "suggest", "conflict", "error")
 
 
 @dataclass
@@ -120,8 +121,18 @@ def diff(item: ComponentPlan) -> list[Change]:
 
 
 def plan_component(
-    desired: DesiredComponent, current: Component | None, component_type: ComponentType | None
+    desired: DesiredComponent,
+    current: Component | None,
+    component_type: ComponentType | None,
+    integration_id: str | None = None,
+    last_seen: str | None = None,
 ) -> ComponentPlan:
+    """Decide what to do about one component.
+
+    :param integration_id: mark what this integration creates (and keep the marks current on what
+        it created before) with ownership tags, which deletion relies on.
+    :param last_seen: push integrations: stamp managed components with this day.
+    """
     item = ComponentPlan("unchanged", desired, current)
     if current is not None and not current.is_kind(desired.kind):
         item.action = "conflict"
@@ -138,6 +149,11 @@ def plan_component(
         )
         return item
     item.properties, item.problems = fit_properties(desired, component_type)
+    creating = current is None and desired.on_not_found == "create"
+    if integration_id and (creating or (current is not None and is_managed(current, integration_id))):
+        marks = ownership_tags(integration_id, desired.partition, last_seen)
+        keys = {mark["key"] for mark in marks}
+        desired.tags = [tag for tag in desired.tags if tag["key"] not in keys] + marks
     if current is None:
         item.action = "create" if desired.on_not_found == "create" else desired.on_not_found
         item.changes = diff(item) if item.action == "create" else []

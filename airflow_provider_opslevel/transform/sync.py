@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from typing import Any
 
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.extract.results import KindResult, collect
 from airflow_provider_opslevel.opslevel.catalog import Component, ComponentType, OpsLevelCatalog
 from airflow_provider_opslevel.transform.apply import apply_plan
+from airflow_provider_opslevel.transform.deletion import (
+    PARTITION_TAG,
+    DeletionDecision,
+    DeletionPolicy,
+    PartitionProof,
+    decide,
+    expired,
+    tag_value,
+)
 from airflow_provider_opslevel.transform.mapping import DesiredComponent, MappingIssue, map_records
-from airflow_provider_opslevel.transform.plan import ACTIONS, Plan, plan_component
+from airflow_provider_opslevel.transform.plan import ACTIONS, Change, ComponentPlan, Plan, plan_component
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +36,24 @@ class SyncFailed(OpsLevelIntegrationError):
     """The sync wrote what it could, but something was not read, mapped or written."""
 
 
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """A fixed-width text table (task logs have no markup)."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in [header, *rows]
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
 @dataclass
 class SyncReport:
     plan: Plan
     dry_run: bool
     extraction: dict[str, KindResult] = field(default_factory=dict)
     mapping_issues: list[MappingIssue] = field(default_factory=list)
+    deletions: list[DeletionDecision] = field(default_factory=list)
 
     def extraction_failures(self) -> list[str]:
         failures = []
@@ -43,6 +66,9 @@ class SyncReport:
     def problems(self) -> list[str]:
         problems = [f"extract {failure}" for failure in self.extraction_failures()]
         problems += [f"transform {issue}" for issue in self.mapping_issues]
+        problems += [
+            f"delete {decision.kind}: {decision.held}" for decision in self.deletions if decision.held
+        ]
         for item in self.plan.components:
             label = f"{item.desired.kind} {item.desired.alias}"
             if item.action == "conflict" or (item.action == "error" and item.message):
@@ -76,26 +102,30 @@ class SyncReport:
                 {"kind": item.desired.kind, "alias": item.desired.alias, "fields": item.desired.fields}
                 for item in self.plan.of("suggest")
             ],
+            "deletions": {
+                decision.kind: {
+                    "managed": decision.managed,
+                    "gone": len(decision.candidates),
+                    "deleted": 0 if decision.held else len(decision.candidates),
+                    "held": decision.held,
+                }
+                for decision in self.deletions
+            },
             "problems": self.problems(),
         }
 
     def table(self) -> str:
         """Counts per kind and action as a fixed-width table for the task log."""
         counts = self.plan.counts()
-        header = ["opslevel_kind", *ACTIONS]
-        rows = [[kind, *(str(counts[kind][action]) for action in ACTIONS)] for kind in sorted(counts)]
-        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-        lines = [
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-            for row in [header, *rows]
-        ]
-        lines.insert(1, "  ".join("-" * width for width in widths))
-        return "\n".join(lines)
+        return table(
+            ["opslevel_kind", *ACTIONS],
+            [[kind, *(str(counts[kind][action]) for action in ACTIONS)] for kind in sorted(counts)],
+        )
 
     def describe(self) -> str:
         """A readable plan: the table, then the field-level changes of the first components."""
         lines = [self.table()]
-        for action in ("create", "update", "suggest", "conflict", "error"):
+        for action in ("create", "update", "delete", "suggest", "conflict", "error"):
             items = self.plan.of(action)
             if not items:
                 continue
@@ -108,54 +138,167 @@ class SyncReport:
                     lines.append(f"      {change.field}: {old}{json.dumps(change.new)}")
             if len(items) > DETAIL_LIMIT:
                 lines.append(f"  ... and {len(items) - DETAIL_LIMIT} more")
+        suggested = self.plan.of("suggest")
+        if suggested:
+            lines.append(
+                f"\nSuggested components ({len(suggested)}; never created, review them in OpsLevel):"
+            )
+            lines.append(
+                table(
+                    ["opslevel_kind", "alias", "name", "source"],
+                    [
+                        [
+                            i.desired.kind,
+                            i.desired.alias,
+                            str(i.desired.fields.get("name", "")),
+                            i.desired.sources[0],
+                        ]
+                        for i in suggested
+                    ],
+                )
+            )
+        for decision in self.deletions:
+            if decision.held:
+                lines.append(f"\nDeletion held for {decision.kind}: {decision.held}")
         return "\n".join(lines)
 
 
-def read_state(
-    catalog: OpsLevelCatalog, desired: Iterable[DesiredComponent]
-) -> tuple[dict[str, ComponentType | None], dict[str, Component]]:
-    """What OpsLevel holds for these components, in as few requests as the API allows.
+@dataclass
+class State:
+    """What OpsLevel holds for the kinds a sync manages."""
+
+    types: dict[str, ComponentType | None]
+    listed: dict[str, list[Component]]
+    by_alias: dict[str, Component]
+
+
+def read_state(catalog: OpsLevelCatalog, kinds: Iterable[str], aliases: Iterable[str]) -> State:
+    """What OpsLevel holds, in as few requests as the API allows.
 
     One request per component type (with its property definitions), one per 500 components of
     each type, and batched look-ups only for aliases not found there (to see whether another
     type already holds them).
     """
-    desired = list(desired)
-    types = {kind: catalog.component_type(kind) for kind in sorted({item.kind for item in desired})}
-    index: dict[str, Component] = {}
-    for component_type in types.values():
-        if component_type is None:
-            continue
-        for component in catalog.components_of_type(component_type.id):
+    types = {kind: catalog.component_type(kind) for kind in sorted(set(kinds))}
+    listed = {kind: catalog.components_of_type(t.id) if t else [] for kind, t in types.items()}
+    by_alias: dict[str, Component] = {}
+    for components in listed.values():
+        for component in components:
             for alias in component.aliases:
-                index.setdefault(alias, component)
-    unknown = sorted({item.alias for item in desired if item.alias not in index})
+                by_alias.setdefault(alias, component)
+    unknown = sorted({alias for alias in aliases if alias not in by_alias})
     for alias, found in catalog.lookup(unknown).items():
         if found is not None:
-            index[alias] = found
-    return types, index
+            by_alias[alias] = found
+    return State(types, listed, by_alias)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How a sync plans beyond the records themselves.
+
+    :param deletion: ownership marks and deletion limits (no integration id: no deletion).
+    :param parent_kinds: each external_kind's ``for_each`` parent, to prove partitions complete.
+    :param declared: component types a catalog document will create; a dry run plans against
+        them for kinds OpsLevel does not have yet.
+    """
+
+    deletion: DeletionPolicy = field(default_factory=DeletionPolicy)
+    parent_kinds: Mapping[str, str | None] = field(default_factory=dict)
+    declared: Mapping[str, ComponentType] | None = None
+    expiry: Mapping[str, int] | None = None
+    """Push integrations: ``{opslevel_kind: expires_after_days}``. Set, it replaces "gone from the
+    sync" (a push carries only some records) with "not pushed for that many days"."""
+    today: date | None = None
+    """The day push stamps and expiry use (default: today, UTC)."""
+
+
+def _gone_test(kind: str, proof: PartitionProof, options: SyncOptions) -> Callable[[Component], bool] | None:
+    """How this sync tells that a managed component of ``kind`` is gone (``None``: it cannot)."""
+    if options.expiry is None:
+        return lambda component: proof.proven(tag_value(component, PARTITION_TAG) or "")
+    days = options.expiry.get(kind)
+    if days is None:
+        return None  # a push integration without expires_after_days never deletes
+    today = options.today or datetime.now(timezone.utc).date()
+    return lambda component: expired(component, days, today)
+
+
+def _deletions(
+    transforms: Sequence[Any],
+    desired: Mapping[tuple[str, str], DesiredComponent],
+    issues: Sequence[MappingIssue],
+    extraction: Mapping[str, KindResult],
+    state: State,
+    options: SyncOptions,
+) -> tuple[list[ComponentPlan], list[DeletionDecision]]:
+    if options.deletion.integration_id is None:
+        return [], []
+    proof = PartitionProof(extraction, options.parent_kinds)
+    failed_kinds = {issue.source.split(":", 1)[0] for issue in issues}
+    items: list[ComponentPlan] = []
+    decisions = []
+    for kind in sorted({t.opslevel_kind for t in transforms}):
+        is_gone = _gone_test(kind, proof, options)
+        if is_gone is None:
+            continue
+        unmapped = sorted({t.external_kind for t in transforms if t.opslevel_kind == kind} & failed_kinds)
+        blocked = None
+        if unmapped:
+            blocked = (
+                f"records of {', '.join(unmapped)} could not be mapped, so which {kind} components are "
+                "gone is not known; nothing of this kind was deleted"
+            )
+        wanted = {
+            alias for item in desired.values() if item.kind == kind for alias in [item.alias, *item.aliases]
+        }
+        decision = decide(kind, state.listed.get(kind, []), wanted, is_gone, options.deletion, blocked)
+        decisions.append(decision)
+        if decision.held is not None:
+            continue
+        for component in decision.candidates:
+            alias = (component.managed_aliases or component.aliases or [component.id])[0]
+            gone = DesiredComponent(
+                kind, alias, "create", partition=tag_value(component, PARTITION_TAG) or ""
+            )
+            items.append(
+                ComponentPlan("delete", gone, component, [Change("component", component.name, None)])
+            )
+    return items, decisions
 
 
 def plan_sync(
     transforms: Sequence[Any],
     extract_values: Iterable[Any],
     catalog: OpsLevelCatalog,
-    *,
-    declared: Mapping[str, ComponentType] | None = None,
+    options: SyncOptions | None = None,
 ) -> SyncReport:
-    """Map every record and compare it with OpsLevel: no writes.
-
-    :param declared: component types a catalog document will create; the plan uses them for
-        kinds OpsLevel does not have yet (a dry run before the first setup).
-    """
+    """Map every record and compare it with OpsLevel: no writes."""
+    options = options or SyncOptions()
     extraction = collect(extract_values)
     desired, issues = map_records(transforms, extraction)
-    types, index = read_state(catalog, desired.values())
-    for kind, component_type in (declared or {}).items():
-        if kind in types and types[kind] is None:
-            types[kind] = component_type
-    plan = Plan([plan_component(item, index.get(item.alias), types[item.kind]) for item in desired.values()])
-    return SyncReport(plan=plan, dry_run=True, extraction=extraction, mapping_issues=issues)
+    kinds = {t.opslevel_kind for t in transforms}
+    state = read_state(catalog, kinds, (item.alias for item in desired.values()))
+    for kind, component_type in (options.declared or {}).items():
+        if kind in state.types and state.types[kind] is None:
+            state.types[kind] = component_type
+    integration_id = options.deletion.integration_id
+    stamp = None
+    if options.expiry is not None:
+        stamp = (options.today or datetime.now(timezone.utc).date()).isoformat()
+    plan = Plan(
+        [
+            plan_component(
+                item, state.by_alias.get(item.alias), state.types[item.kind], integration_id, stamp
+            )
+            for item in desired.values()
+        ]
+    )
+    deletions, decisions = _deletions(transforms, desired, issues, extraction, state, options)
+    plan.components += deletions
+    return SyncReport(
+        plan=plan, dry_run=True, extraction=extraction, mapping_issues=issues, deletions=decisions
+    )
 
 
 def run_sync(
@@ -164,14 +307,17 @@ def run_sync(
     catalog: OpsLevelCatalog,
     *,
     dry_run: bool,
-    declared: Mapping[str, ComponentType] | None = None,
+    options: SyncOptions | None = None,
 ) -> SyncReport:
     """Plan, then (unless ``dry_run``) apply. Raising is left to the caller (see :meth:`SyncReport.problems`).
 
-    :param declared: see :func:`plan_sync`; used only by dry runs (a real run's setup task has
-        created the types by then).
+    Declared types (``options.declared``) are used by dry runs only: in a real run the setup
+    task has created them by then.
     """
-    report = plan_sync(transforms, extract_values, catalog, declared=declared if dry_run else None)
+    options = options or SyncOptions()
+    if not dry_run and options.declared:
+        options = dataclasses.replace(options, declared=None)
+    report = plan_sync(transforms, extract_values, catalog, options)
     report.dry_run = dry_run
     if not dry_run:
         apply_plan(catalog, report.plan)

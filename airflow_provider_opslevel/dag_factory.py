@@ -14,7 +14,7 @@ from airflow.sdk import DAG, Param
 
 from airflow_provider_opslevel.catalog_setup import load_catalog
 from airflow_provider_opslevel.config import load_integration
-from airflow_provider_opslevel.errors import ConfigError
+from airflow_provider_opslevel.errors import ConfigError, did_you_mean
 from airflow_provider_opslevel.extract.results import DEFAULT_PARENTS_PER_TASK
 from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook
 from airflow_provider_opslevel.operators.catalog import OpsLevelEnsureCatalogOperator
@@ -26,6 +26,39 @@ from airflow_provider_opslevel.transform.deletion import DEFAULT_MAX_DELETE_SHAR
 
 def task_id_for(kind: str) -> str:
     return "extract_" + re.sub(r"[^A-Za-z0-9_.-]", "_", kind)
+
+
+EXTRACT_OPTIONS = (
+    "concurrency",
+    "allowed_origins",
+    "pool",
+    "pool_slots",
+    "max_active_tis_per_dagrun",
+    "max_active_tis_per_dag",
+    "retries",
+    "retry_delay",
+    "execution_timeout",
+    "priority_weight",
+    "queue",
+)
+
+
+def check_extract_options(
+    options: Mapping[str, Mapping[str, Any]], kinds: list[str]
+) -> dict[str, dict[str, Any]]:
+    """``extract_options`` with every kind and option name checked (with a did-you-mean)."""
+    for kind, values in options.items():
+        if kind not in kinds:
+            raise ValueError(
+                f"extract_options names {kind!r}, which no extractor produces{did_you_mean(kind, kinds)}"
+            )
+        for name in values:
+            if name not in EXTRACT_OPTIONS:
+                raise ValueError(
+                    f"extract_options[{kind!r}] has no option {name!r}{did_you_mean(name, EXTRACT_OPTIONS)}; "
+                    f"options: {', '.join(EXTRACT_OPTIONS)}"
+                )
+    return {kind: dict(values) for kind, values in options.items()}
 
 
 def push_params(kinds: list[str]) -> dict[str, Any]:
@@ -61,6 +94,7 @@ def build_dag(
     max_delete_share: float = DEFAULT_MAX_DELETE_SHARE,
     max_delete_count: int | None = None,
     push: bool = False,
+    extract_options: Mapping[str, Mapping[str, Any]] | None = None,
     **dag_kwargs: Any,
 ) -> DAG:
     """Build the DAG that runs one custom integration.
@@ -89,6 +123,10 @@ def build_dag(
         relay), which that kind's extractor turns into records for the transforms. Components
         not pushed for ``expires_after_days`` are deleted; give a schedule (e.g. ``"@daily"``) to
         expire them even when nothing is pushed.
+    :param extract_options: per external_kind: ``concurrency`` (partitions one task reads at
+        once, default 4), ``allowed_origins`` (origins besides the first URL's that requests may
+        go to), and task arguments such as ``pool``, ``max_active_tis_per_dagrun``, ``retries``
+        or ``execution_timeout`` to cap or shape the extract tasks.
     :param dag_kwargs: anything else :class:`~airflow.sdk.DAG` takes (``tags``, ``default_args``, ...).
     """
     caller = sys._getframe(1).f_globals.get("__file__")
@@ -144,6 +182,7 @@ def build_dag(
         ),
     )
 
+    options = check_extract_options(extract_options or {}, [e.external_kind for e in integration.extractors])
     common: dict[str, Any] = {
         "extract": extract_path,
         "transform": transform_path,
@@ -160,7 +199,11 @@ def build_dag(
             parent = extractor.for_each
             if parent is None:
                 tasks[kind] = OpsLevelExtractOperator(
-                    task_id=task_id_for(kind), external_kind=kind, parents_per_task=parents_per_task, **common
+                    task_id=task_id_for(kind),
+                    external_kind=kind,
+                    parents_per_task=parents_per_task,
+                    **common,
+                    **options.get(kind, {}),
                 )
             else:
                 tasks[kind] = OpsLevelExtractOperator.partial(
@@ -169,6 +212,7 @@ def build_dag(
                     parents_per_task=parents_per_task,
                     map_index_template="{{ task.partition_label }}",
                     **common,
+                    **options.get(kind, {}),
                 ).expand(parents=tasks[parent].output)
         transform_task = OpsLevelTransformOperator(
             task_id="transform",

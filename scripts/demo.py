@@ -42,6 +42,12 @@ def airflow_env(work: Path, sentry: FakeSentry, opslevel: FakeOpsLevel) -> dict[
         ),
         AIRFLOW_CONN_SENTRY_API_TOKEN=json.dumps({"conn_type": "generic", "password": SENTRY_TOKEN}),
         SENTRY_URL=sentry.url,
+        # Large XComs (extracted records) go to object storage, gzip-compressed; the metadata DB
+        # keeps only references. Any fsspec URL works (s3://conn@bucket/xcom in production).
+        AIRFLOW__CORE__XCOM_BACKEND="airflow.providers.common.io.xcom.backend.XComObjectStorageBackend",
+        AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH=f"file://{work / 'xcom'}",
+        AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD="65536",
+        AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_COMPRESSION="gzip",
     )
     return env
 

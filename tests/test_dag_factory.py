@@ -131,3 +131,34 @@ def test_one_mapped_task_per_chunk_of_parents_and_a_failed_partition_fails_the_r
 def test_dag_file_loads_from_the_dags_folder(airflow_db, dags_folder):
     write_dag(dags_folder, "loads_fine", SEED / "extract.yaml", SEED / "transform.yaml")
     assert load_dag(dags_folder, "loads_fine").task_ids
+
+
+def test_extract_options_shape_the_extract_tasks():
+    dag = build_dag(
+        "options",
+        extract=SEED / "extract.yaml",
+        transform=SEED / "transform.yaml",
+        extract_options={
+            "sentry_issue": {"concurrency": 8, "max_active_tis_per_dagrun": 2, "pool": "sentry"}
+        },
+    )
+    task = dag.get_task("extract_sentry_issue")
+    assert task.max_active_tis_per_dagrun == 2 and task.pool == "sentry"
+    assert task.partial_kwargs["concurrency"] == 8
+
+
+def test_extract_options_are_checked():
+    with pytest.raises(ValueError, match="did you mean 'concurrency'"):
+        build_dag(
+            "bad_opt",
+            extract=SEED / "extract.yaml",
+            transform=SEED / "transform.yaml",
+            extract_options={"sentry_issue": {"concurency": 2}},
+        )
+    with pytest.raises(ValueError, match="did you mean 'sentry_issue'"):
+        build_dag(
+            "bad_kind",
+            extract=SEED / "extract.yaml",
+            transform=SEED / "transform.yaml",
+            extract_options={"sentry_issues": {}},
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator, Context
 from airflow_provider_opslevel.config import load_integration
 from airflow_provider_opslevel.connections import airflow_secrets
 from airflow_provider_opslevel.extract.http import HttpFetcher
+from airflow_provider_opslevel.extract.parallel import DEFAULT_CONCURRENCY, run_partitions
 from airflow_provider_opslevel.extract.results import (
     DEFAULT_PARENTS_PER_TASK,
     chunk_label,
@@ -18,6 +19,7 @@ from airflow_provider_opslevel.extract.results import (
     to_chunks,
 )
 from airflow_provider_opslevel.extract.runner import ExtractorRunner
+from airflow_provider_opslevel.operators.memory import peak_rss_mib, reset_peak
 
 
 class OpsLevelExtractOperator(BaseOperator):
@@ -37,6 +39,10 @@ class OpsLevelExtractOperator(BaseOperator):
         ``{"https://sentry.io": "https://sentry.example.com"}``.
     :param parents_per_task: records per output chunk, i.e. parents per mapped child task.
     :param max_pages: read at most this many pages per partition (a partial, preview read).
+    :param concurrency: partitions read at once by this task (requests may be fewer at a time:
+        the fetcher's throttle shrinks on 429s).
+    :param allowed_origins: origins besides the first rendered URL's that requests (and the
+        credentials they carry) may go to, e.g. a CDN that serves the next pages.
     """
 
     ui_color = "#e6f0ff"
@@ -51,6 +57,8 @@ class OpsLevelExtractOperator(BaseOperator):
         rewrite_origins: Mapping[str, str] | None = None,
         parents_per_task: int = DEFAULT_PARENTS_PER_TASK,
         max_pages: int | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        allowed_origins: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -61,6 +69,8 @@ class OpsLevelExtractOperator(BaseOperator):
         self.rewrite_origins = dict(rewrite_origins or {})
         self.parents_per_task = parents_per_task
         self.max_pages = max_pages
+        self.concurrency = concurrency
+        self.allowed_origins = list(allowed_origins)
 
     def parent_records(self) -> list[dict[str, Any]]:
         return [record for chunk in iter_chunks(self.parents) for record in chunk.get("records", [])]
@@ -72,6 +82,7 @@ class OpsLevelExtractOperator(BaseOperator):
         return chunk_label(extractor.for_each or self.external_kind, self.parent_records())
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        reset_peak()
         integration = load_integration(self.extract, self.transform)
         extractor = integration.extractor(self.external_kind)
         secrets = airflow_secrets()
@@ -86,19 +97,24 @@ class OpsLevelExtractOperator(BaseOperator):
         )
         try:
             if extractor.for_each:
-                parents = self.parent_records()
+                parents: list[dict[str, Any] | None] = list(self.parent_records())
                 self.log.info(
-                    "Reading %s for %d %s parent(s)", self.external_kind, len(parents), extractor.for_each
+                    "Reading %s for %d %s parent(s), %d at a time",
+                    self.external_kind,
+                    len(parents),
+                    extractor.for_each,
+                    min(self.concurrency, len(parents)),
                 )
-                partitions = [runner.run(parent) for parent in parents]
             else:
-                partitions = [runner.run(None)]
+                parents = [None]
+            partitions = run_partitions(runner, parents, self.concurrency)
         finally:
             fetcher.close()
         records = sum(len(p.records) for p in partitions)
         failed = [p for p in partitions if p.error]
         self.log.info(
-            "%s: %d record(s) from %d partition(s), %d page(s), %d excluded, %d request(s); %d partition(s) failed",
+            "%s: %d record(s) from %d partition(s), %d page(s), %d excluded, %d request(s); "
+            "%d partition(s) failed; peak RSS %.0f MiB",
             self.external_kind,
             records,
             len(partitions),
@@ -106,5 +122,6 @@ class OpsLevelExtractOperator(BaseOperator):
             sum(p.excluded for p in partitions),
             fetcher.requests_sent,
             len(failed),
+            peak_rss_mib(),
         )
         return to_chunks(self.external_kind, partitions, chunk_size=self.parents_per_task)

@@ -12,6 +12,7 @@ from airflow_provider_opslevel.catalog_setup import load_catalog
 from airflow_provider_opslevel.catalog_setup.planning import declared_component_types
 from airflow_provider_opslevel.config import load_integration
 from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook
+from airflow_provider_opslevel.operators.memory import peak_rss_mib, reset_peak
 from airflow_provider_opslevel.transform.deletion import DEFAULT_MAX_DELETE_SHARE, DeletionPolicy
 from airflow_provider_opslevel.transform.sync import SyncFailed, SyncOptions, run_sync
 
@@ -113,6 +114,7 @@ class OpsLevelTransformOperator(BaseOperator):
         return [t for t in integration.transforms if kinds is None or t.external_kind in kinds]
 
     def execute(self, context: Context) -> dict[str, Any]:
+        reset_peak()
         integration = load_integration(self.extract, self.transform)
         dry_run = dry_run_requested(self.plan_only, context)
         values = context["ti"].xcom_pull(task_ids=self.extract_task_ids)
@@ -121,13 +123,15 @@ class OpsLevelTransformOperator(BaseOperator):
         report = run_sync(
             self.transforms_of(integration), values, hook.get_catalog(), dry_run=dry_run, options=options
         )
+        peak = peak_rss_mib()
         self.log.info(
-            "%s plan (%d OpsLevel request(s)):\n%s",
+            "%s plan (%d OpsLevel request(s), peak RSS %.0f MiB):\n%s",
             "Dry-run" if dry_run else "Applied",
             hook.client.requests_sent,
+            peak,
             report.describe(),
         )
-        result = report.to_dict()
+        result = {**report.to_dict(), "requests": hook.client.requests_sent, "peak_rss_mib": round(peak, 1)}
         problems = report.problems()
         if problems:
             listed = "\n".join(f"  - {problem}" for problem in problems[:50])

@@ -1,0 +1,380 @@
+"""``opslevel-integration``: validate offline, and Run Test over real HTTP against both fakes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow_helpers import OPSLEVEL_TOKEN, SENTRY_TOKEN, connections, environment
+
+from airflow_provider_opslevel import cli
+from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry
+from airflow_provider_opslevel.testing._server import json_response
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "dags" / "sentry_issues"
+EXTRACT = str(EXAMPLE / "extract.yaml")
+TRANSFORM = str(EXAMPLE / "transform.yaml")
+CATALOG = str(EXAMPLE / "catalog.yaml")
+SCRIPT = Path(sys.executable).parent / "opslevel-integration"
+SENTRY_PROPERTIES = {
+    "project_slug": {"name": "Project Slug", "schema": {"type": "array", "items": {"type": "string"}}},
+    "substatus": {"name": "Substatus", "schema": {"type": "string"}},
+    "url": {"name": "URL", "schema": {"type": "string"}},
+}
+
+
+def mutation_queries(opslevel: FakeOpsLevel) -> list[str]:
+    return [r["query"] for r in opslevel.requests if r["query"].lstrip().startswith("mutation")]
+
+
+def issue_paths(sentry: FakeSentry) -> list[str]:
+    return [r["path"] for r in sentry.requests if r["path"].endswith("/issues/")]
+
+
+def project_requests(sentry: FakeSentry) -> list[dict[str, Any]]:
+    return [r for r in sentry.requests if r["path"] == "/api/0/projects/"]
+
+
+@pytest.fixture
+def fakes() -> Iterator[tuple[FakeSentry, FakeOpsLevel]]:
+    with (
+        FakeSentry(token=SENTRY_TOKEN, projects=3, issues_per_project=4, page_size=2) as sentry,
+        FakeOpsLevel(token=OPSLEVEL_TOKEN) as opslevel,
+    ):
+        with environment(**connections(opslevel.url, sentry_api_token=SENTRY_TOKEN)):
+            yield sentry, opslevel
+
+
+def run_test(sentry: FakeSentry, *args: str, catalog: bool = True, extract: str = EXTRACT) -> list[str]:
+    argv = ["test", extract, TRANSFORM, "--rewrite-origin", f"https://sentry.io={sentry.url}", *args]
+    return argv + (["--catalog", CATALOG] if catalog else [])
+
+
+# -- validate ----------------------------------------------------------------------------------------
+
+
+def test_validate_prints_ok_and_a_summary(capsys):
+    assert cli.main(["validate", EXTRACT, TRANSFORM, "--catalog", CATALOG]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK")
+    assert "sentry_project" in out and "for_each sentry_project" in out
+    assert "sentry_issue -> sentry_issue" in out
+    assert "kinds: external sentry_project, sentry_issue; OpsLevel sentry_issue" in out
+    assert "secrets: sentry_api_token" in out
+    assert "component types sentry_issue (3 properties)" in out
+
+
+def test_validate_json(capsys):
+    assert cli.main(["validate", EXTRACT, TRANSFORM, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["ok"] is True
+    assert [e["external_kind"] for e in document["extractors"]] == ["sentry_project", "sentry_issue"]
+    assert document["extractors"][1]["for_each"] == "sentry_project"
+    assert document["kinds"]["opslevel"] == ["sentry_issue"]
+
+
+def test_validate_reports_every_problem_with_file_and_line(tmp_path, capsys):
+    text = (EXAMPLE / "extract.yaml").read_text()
+    broken = text.replace("for_each: sentry_project", "for_each: sentry_projet").replace(
+        'external_id: ".id"', 'externl_id: ".id"', 1
+    )
+    extract = tmp_path / "extract.yaml"
+    extract.write_text(broken)
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text((EXAMPLE / "catalog.yaml").read_text().replace("{type: string}", "{type: strin}", 1))
+
+    assert cli.main(["validate", str(extract), TRANSFORM, "--catalog", str(catalog)]) == 1
+    captured = capsys.readouterr()
+    assert "OK" not in captured.out
+    lines = [line.strip() for line in captured.err.splitlines()]
+    for_each_line = broken.splitlines().index("    for_each: sentry_projet") + 1
+    assert any(
+        line.startswith(f"{extract}:{for_each_line}:") and "did you mean 'sentry_project'" in line
+        for line in lines
+    ), lines
+    assert any(line.startswith(f"{extract}:") and "externl_id" in line for line in lines), lines
+    assert any(line.startswith(f"{catalog}:") and "schema" in line for line in lines), lines
+
+
+def test_validate_missing_file_is_a_problem(tmp_path, capsys):
+    assert cli.main(["validate", str(tmp_path / "nope.yaml"), TRANSFORM]) == 1
+    assert "nope.yaml" in capsys.readouterr().err
+
+
+def test_validate_does_not_import_airflow():
+    program = (
+        "import sys, airflow_provider_opslevel.cli as c\n"
+        f"code = c.main(['validate', {EXTRACT!r}, {TRANSFORM!r}, '--catalog', {CATALOG!r}])\n"
+        "assert not [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')], 'airflow imported'\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("OK")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["validate", EXTRACT],
+        ["frobnicate", EXTRACT, TRANSFORM],
+        ["test", EXTRACT, TRANSFORM, "--max-pages", "many"],
+        ["test", EXTRACT, TRANSFORM, "--max-parents", "-1"],
+        ["test", EXTRACT, TRANSFORM, "--rewrite-origin", "https://sentry.io"],
+        ["test", EXTRACT, TRANSFORM, "--rewrite-origin", "sentry.io=http://localhost"],
+    ],
+)
+def test_usage_errors_exit_2(argv, capsys):
+    assert cli.main(argv) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+# -- test (Run Test) -------------------------------------------------------------------------------
+
+
+def test_run_test_shows_page_records_components_and_plan_and_writes_nothing(fakes, capsys):
+    sentry, opslevel = fakes
+    code = cli.main(run_test(sentry))
+    captured = capsys.readouterr()
+    out = captured.out
+    assert code == 0, captured.err + out
+
+    first, second = sentry.projects[:2]
+    # Projects: the first raw page, pretty-printed, then the records it kept.
+    assert "== extractor sentry_project (GET, root; 1 request(s)) ==" in out
+    assert "First raw page:" in out and f'"slug": "{first["slug"]}"' in out
+    assert "Records: 2 item(s), 0 excluded, 2 kept; 1 page(s) from 1 partition(s); complete: no" in out
+    assert "stopped after --max-pages 1 (more pages exist)" in out
+    assert f"  {first['id']}  " in out and f"  {second['id']}  " in out
+    # Issues: one page for each of the two parents read.
+    issues = [i for p in (first, second) for i in sentry.visible_issues(p["id"])[:2]]
+    assert "for_each sentry_project: 2 of 2 parent record(s)" in out
+    assert f"First raw page (parent {first['id']}):" in out
+    assert "Records: 4 item(s), 0 excluded, 4 kept; 2 page(s) from 2 partition(s); complete: no" in out
+    # The mapped components, then the plan: every one a create, with its field-level diff.
+    assert "== transform sentry_issue -> sentry_issue ==" in out
+    assert "4 record(s): 4 mapped, 0 skipped, 0 failed" in out
+    for issue in issues:
+        assert f"  sentry_issue {issue['id']}  (from sentry_issue:{issue['id']}" in out
+    assert f'properties.project_slug: "{first["slug"]}"' in out
+    assert "dry run, nothing written" in out
+    assert "create (4):" in out
+    assert f'properties.project_slug: ["{first["slug"]}"]' in out
+    assert "Deletions: none planned" in out
+    assert out.rstrip().endswith("Result: OK")
+
+    assert len(sentry.requests) == 3  # one page of projects, one page of issues per parent
+    assert opslevel.requests and not mutation_queries(opslevel)
+    assert opslevel.components() == []
+    assert SENTRY_TOKEN not in out + captured.err and OPSLEVEL_TOKEN not in out + captured.err
+
+
+def test_run_test_plans_against_an_existing_type_without_a_catalog(fakes, capsys):
+    sentry, opslevel = fakes
+    opslevel.add_component_type("sentry_issue", "Sentry Issue", properties=SENTRY_PROPERTIES)
+    assert cli.main([*run_test(sentry, "--records", "1", catalog=False)]) == 0
+    out = capsys.readouterr().out
+    assert "First 1 of 4 component(s):" in out
+    assert "create (4):" in out
+    assert not mutation_queries(opslevel)
+
+
+def test_run_test_respects_max_pages_and_max_parents(capsys):
+    with (
+        FakeSentry(token=SENTRY_TOKEN, projects=6, issues_per_project=5, page_size=2) as sentry,
+        FakeOpsLevel(token=OPSLEVEL_TOKEN) as opslevel,
+    ):
+        with environment(**connections(opslevel.url, sentry_api_token=SENTRY_TOKEN)):
+            code = cli.main(run_test(sentry, "--max-pages", "2", "--max-parents", "2", "--no-opslevel"))
+        out = capsys.readouterr().out
+        assert code == 0
+        # Projects: 2 pages of 2 (the third project, payments-production, is excluded).
+        assert len(project_requests(sentry)) == 2
+        kept = [p for p in sentry.projects[:4] if "production" not in p["name"]]
+        assert "Records: 4 item(s), 1 excluded, 3 kept; 2 page(s)" in out
+        # Issues: only the first 2 parents, 2 pages each.
+        parents = [p["id"] for p in kept[:2]]
+        assert sorted(issue_paths(sentry)) == sorted(
+            f"/api/0/projects/opslevel/{parent}/issues/" for parent in parents for _ in range(2)
+        )
+        assert "2 of 3 parent record(s), --max-parents 2" in out
+        assert "Records: 8 item(s), 0 excluded, 8 kept; 4 page(s) from 2 partition(s)" in out
+        assert "plan against OpsLevel: skipped (--no-opslevel)" in out
+        assert opslevel.requests == []
+
+        sentry.reset_log()
+        with environment(**connections(opslevel.url, sentry_api_token=SENTRY_TOKEN)):
+            assert cli.main(run_test(sentry, "--max-pages", "0", "--max-parents", "0", "--no-opslevel")) == 0
+        out = capsys.readouterr().out
+        assert len(project_requests(sentry)) == 3  # every page
+        assert len({path for path in issue_paths(sentry)}) == 5  # every parent (one excluded)
+        assert "complete: yes" in out
+
+
+def test_run_test_json_parses(fakes, capsys):
+    sentry, opslevel = fakes
+    assert cli.main(run_test(sentry, "--json", "--records", "2")) == 0
+    out = capsys.readouterr().out
+    document = json.loads(out)
+    assert document["ok"] is True and document["problems"] == []
+    projects, issues = document["extractors"]
+    assert projects["external_kind"] == "sentry_project"
+    assert projects["first_page"]["page"][0]["id"] == sentry.projects[0]["id"]  # the whole page
+    assert projects["totals"] == {
+        "partitions": 1,
+        "pages": 1,
+        "items": 2,
+        "excluded": 0,
+        "kept": 2,
+        "complete": False,
+        "failed": 0,
+    }
+    assert issues["parents"] == {"kind": "sentry_project", "available": 2, "read": 2}
+    assert len(issues["records"]) == 2
+    (transform,) = document["transforms"]
+    assert transform["mapped"] == 4 and len(transform["components"]) == 2
+    component = transform["components"][0]
+    assert set(component) >= {"alias", "fields", "properties", "tags"}
+    assert document["plan"]["counts"]["sentry_issue"]["create"] == 4
+    assert document["plan"]["report"]["counts"]["sentry_issue"]["create"] == 4
+    assert "Deletions: none planned" in document["plan"]["deletions"]
+    assert not mutation_queries(opslevel)
+    assert SENTRY_TOKEN not in out
+
+
+def test_run_test_never_prints_a_secret_even_when_the_api_echoes_it(fakes, capsys):
+    sentry, _ = fakes
+
+    def echo(info: dict[str, Any]) -> Any:
+        if info["path"] != "/api/0/projects/":
+            return None
+        seen = info["headers"].get("authorization")
+        return json_response(200, [{"id": sentry.projects[0]["id"], "name": "Echo", "seen": seen}])
+
+    sentry.faults.append(echo)
+    for extra in ([], ["--json"]):
+        assert cli.main(run_test(sentry, *extra)) == 0
+        captured = capsys.readouterr()
+        assert SENTRY_TOKEN not in captured.out + captured.err
+        assert OPSLEVEL_TOKEN not in captured.out + captured.err
+        assert "Bearer ***" in captured.out
+
+
+def test_run_test_with_a_wrong_token_exits_1_and_says_why(fakes, capsys):
+    sentry, opslevel = fakes
+    wrong = "wrong-sentry-token-123"
+    with environment(**connections(opslevel.url, sentry_api_token=wrong)):
+        code = cli.main(run_test(sentry))
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "extract sentry_project: GET" in captured.out and "answered HTTP 401" in captured.out
+    assert "Invalid token" in captured.out and "sentry_api_token" in captured.out
+    assert "no sentry_project record was read" in captured.out
+    assert "FAILED" in captured.err
+    assert wrong not in captured.out + captured.err
+    assert issue_paths(sentry) == []
+
+
+def test_run_test_with_a_missing_secret_says_how_to_create_it(fakes, capsys):
+    sentry, _ = fakes
+    os.environ.pop("AIRFLOW_CONN_SENTRY_API_TOKEN")
+    code = cli.main(run_test(sentry))
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "there is no Airflow connection 'sentry_api_token'" in out
+    assert "airflow connections add sentry_api_token" in out and "AIRFLOW_CONN_SENTRY_API_TOKEN" in out
+    assert sentry.requests == []
+
+
+def test_run_test_without_an_opslevel_connection(fakes, capsys):
+    sentry, opslevel = fakes
+    os.environ.pop("AIRFLOW_CONN_OPSLEVEL_DEFAULT")
+    assert cli.main(run_test(sentry, "--conn-id", "opslevel_default")) == 1
+    out = capsys.readouterr().out
+    assert "there is no Airflow connection 'opslevel_default'" in out
+    assert "--conn-type opslevel" in out and "--no-opslevel" in out
+    assert "4 record(s): 4 mapped" in out  # extraction and mapping still shown
+
+    assert cli.main(run_test(sentry, "--no-opslevel")) == 0
+    assert opslevel.requests == []
+
+
+def test_run_test_with_a_wrong_opslevel_token(fakes, capsys):
+    sentry, opslevel = fakes
+    env = connections(opslevel.url)
+    env["AIRFLOW_CONN_OPSLEVEL_DEFAULT"] = env["AIRFLOW_CONN_OPSLEVEL_DEFAULT"].replace(
+        OPSLEVEL_TOKEN, "wrong-opslevel-token"
+    )
+    with environment(**env):
+        assert cli.main(run_test(sentry)) == 1
+    captured = capsys.readouterr()
+    assert "OpsLevel (connection 'opslevel_default')" in captured.out and "401" in captured.out
+    assert "wrong-opslevel-token" not in captured.out + captured.err
+
+
+def test_run_test_reads_connections_from_the_metadata_db(airflow_db, fakes, tmp_path):
+    """Outside a task the Task SDK reads only env vars and secrets backends; the CLI also reads the DB.
+
+    Both commands run as subprocesses: they share the session's airflow.cfg (and so its Fernet key).
+    """
+    sentry, _ = fakes
+    name = "cli_db_sentry_token"
+    extract = tmp_path / "extract.yaml"
+    extract.write_text((EXAMPLE / "extract.yaml").read_text().replace("'sentry_api_token'", f"'{name}'"))
+    airflow = Path(sys.executable).parent / "airflow"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    subprocess.run(
+        [str(airflow), "connections", "add", name, "--conn-type", "generic", "--conn-password", SENTRY_TOKEN],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    try:
+        result = subprocess.run(
+            [str(SCRIPT), *run_test(sentry, "--no-opslevel", extract=str(extract))],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "4 record(s): 4 mapped" in result.stdout
+        assert SENTRY_TOKEN not in result.stdout + result.stderr
+        assert sentry.requests[0]["headers"]["authorization"] == f"Bearer {SENTRY_TOKEN}"
+    finally:
+        subprocess.run([str(airflow), "connections", "delete", name], capture_output=True, env=env)
+
+
+def test_console_script_runs_in_a_subprocess(fakes):
+    sentry, opslevel = fakes
+    assert SCRIPT.exists(), "run `.venv/bin/pip install -e . --no-deps` to install the console script"
+    result = subprocess.run(
+        [str(SCRIPT), *run_test(sentry, "--max-parents", "1")],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "First raw page:" in result.stdout
+    assert "for_each sentry_project: 1 of 2 parent record(s), --max-parents 1" in result.stdout
+    assert "create (2):" in result.stdout
+    assert result.stdout.rstrip().endswith("Result: OK")
+    assert SENTRY_TOKEN not in result.stdout + result.stderr
+    assert OPSLEVEL_TOKEN not in result.stdout + result.stderr
+    assert len(issue_paths(sentry)) == 1
+    assert not mutation_queries(opslevel)
+
+    result = subprocess.run(
+        [str(SCRIPT), *run_test(sentry, "--json")], capture_output=True, text=True, env=os.environ.copy()
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ok"] is True  # Airflow's own log stays off stdout

@@ -376,25 +376,10 @@ class ConnectionLookup:
 
 
 def secret_resolver(lookup: ConnectionLookup) -> Callable[[str], str]:
-    """``{{ 'name' | secret }}``: connection ``name``'s password, as ``connections.connection_password``."""
-    from airflow.exceptions import AirflowNotFoundException
+    """``{{ 'name' | secret }}``: connection ``name``'s password, found through ``lookup``."""
+    from airflow_provider_opslevel.connections import password_resolver
 
-    from airflow_provider_opslevel.connections import MissingSecretError, how_to_create
-
-    def resolve(name: str) -> str:
-        try:
-            conn = lookup(name)
-        except AirflowNotFoundException:
-            raise MissingSecretError(
-                f"secret {name!r}: there is no Airflow connection {name!r}; {how_to_create(name)}"
-            ) from None
-        if not conn.password:
-            raise MissingSecretError(
-                f"secret {name!r}: Airflow connection {name!r} has no password; {how_to_create(name)}"
-            )
-        return str(conn.password)
-
-    return resolve
+    return password_resolver(lookup)
 
 
 def opslevel_hook(conn_id: str, lookup: ConnectionLookup) -> Any:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from airflow.exceptions import AirflowNotFoundException
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
@@ -22,22 +25,34 @@ def how_to_create(name: str) -> str:
     )
 
 
+def password_resolver(lookup: Callable[[str], Any]) -> Callable[[str], str]:
+    """A resolver for the ``secret`` filter reading connection passwords through ``lookup``.
+
+    :param lookup: connection id → connection; raises ``AirflowNotFoundException`` when absent.
+    """
+
+    def resolve(name: str) -> str:
+        try:
+            conn = lookup(name)
+        except AirflowNotFoundException:
+            raise MissingSecretError(
+                f"secret {name!r}: there is no Airflow connection {name!r}; {how_to_create(name)}"
+            ) from None
+        if not conn.password:
+            raise MissingSecretError(
+                f"secret {name!r}: Airflow connection {name!r} has no password; {how_to_create(name)}"
+            )
+        return str(conn.password)
+
+    return resolve
+
+
 def connection_password(name: str) -> str:
     """The password of Airflow connection ``name``.
 
     :raises MissingSecretError: when there is no such connection or it has no password.
     """
-    try:
-        conn = BaseHook.get_connection(name)
-    except AirflowNotFoundException:
-        raise MissingSecretError(
-            f"secret {name!r}: there is no Airflow connection {name!r}; {how_to_create(name)}"
-        ) from None
-    if not conn.password:
-        raise MissingSecretError(
-            f"secret {name!r}: Airflow connection {name!r} has no password; {how_to_create(name)}"
-        )
-    return conn.password
+    return password_resolver(BaseHook.get_connection)(name)
 
 
 def airflow_secrets() -> SecretRecorder:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +31,7 @@ from airflow_provider_opslevel.catalog_setup.models import (
     RelationshipDefinitionSpec,
 )
 from airflow_provider_opslevel.config.fields import ItemContext, type_name
+from airflow_provider_opslevel.config.file_cache import FileCache
 from airflow_provider_opslevel.config.yaml_source import Position, YamlMapping, YamlSequence, load_yaml_file
 from airflow_provider_opslevel.errors import ConfigError, ConfigProblem, did_you_mean
 
@@ -86,9 +85,7 @@ _PROPERTY_HINTS = {
 
 _JSON_TYPES_HINT = " (JSON Schema types: array, boolean, integer, null, number, object, string)"
 
-_CACHE_SIZE = 64
-_cache: OrderedDict[tuple[Any, ...], CatalogDocument] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache: FileCache[CatalogDocument] = FileCache()
 
 
 def load_catalog(path: PathLike) -> CatalogDocument:
@@ -99,34 +96,12 @@ def load_catalog(path: PathLike) -> CatalogDocument:
     :param path: the YAML file (``component_types:`` and/or ``relationship_definitions:``).
     :raises ConfigError: every problem found, each with file, line, item and key.
     """
-    key = _cache_key(path)
-    if key is not None:
-        with _cache_lock:
-            cached = _cache.get(key)
-            if cached is not None:
-                _cache.move_to_end(key)
-                return cached
-    document = _load(path)
-    if key is not None:
-        with _cache_lock:
-            _cache[key] = document
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
-    return document
+    return _cache.get((path,), lambda: _load(path))
 
 
 def clear_cache() -> None:
     """Forget every cached catalog document."""
-    with _cache_lock:
-        _cache.clear()
-
-
-def _cache_key(path: PathLike) -> tuple[Any, ...] | None:
-    try:
-        stat = os.stat(path)
-        return (os.fspath(path), str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        return None  # let the loader report the unreadable file
+    _cache.clear()
 
 
 # ------------------------------------------------------------------------------------ parsing

@@ -32,6 +32,7 @@ from airflow_provider_opslevel.catalog_setup.models import CatalogDocument
 from airflow_provider_opslevel.config import Integration, load_integration
 from airflow_provider_opslevel.errors import ConfigError, OpsLevelIntegrationError
 from airflow_provider_opslevel.extract.http import HttpFetcher
+from airflow_provider_opslevel.extract.oauth import oauth_client
 from airflow_provider_opslevel.extract.results import collect, to_chunks
 from airflow_provider_opslevel.extract.runner import ExtractorRunner, PartitionResult
 from airflow_provider_opslevel.secrets import REDACTED, SecretRecorder
@@ -503,7 +504,8 @@ def run_extractors(
     """Each extractor, parents first: (report entries, XCom-shaped values, problems)."""
     max_pages = args.max_pages or None
     origins = dict(args.rewrite_origin)
-    fetcher = HttpFetcher(redact=redact)
+    oauth = oauth_client(integration, secrets=secrets, origins=origins, redact=redact)
+    fetcher = HttpFetcher(redact=redact, secrets=secrets, oauth=oauth)
     entries: list[dict[str, Any]] = []
     values: list[Any] = []
     problems: list[str] = []
@@ -523,7 +525,7 @@ def run_extractors(
                 secrets=secrets,
                 origins=origins,
                 max_pages=max_pages,
-                redact=redact,
+                redact=fetcher.redact,
                 keep_first_page=True,
             )
             sent = fetcher.requests_sent
@@ -570,6 +572,8 @@ def run_extractors(
                     problems.append(f"extract {kind}{where}: {p.error}{_http_hint(p.error, names)}")
     finally:
         fetcher.close()
+        if oauth is not None:
+            oauth.close()
     return entries, values, problems
 
 

@@ -23,7 +23,8 @@ class Integration:
     :ivar transforms: in file order.
     :ivar extract_path: the extract document's path, as given to the loader.
     :ivar transform_path: the transform document's path, as given (may equal ``extract_path``).
-    :ivar oauth: always ``None`` for now (``oauth`` raises NotSupportedYetError at load time).
+    :ivar oauth: the top-level ``oauth`` block (client credentials), or ``None`` when absent;
+        :class:`~airflow_provider_opslevel.extract.oauth.OAuthClient` uses it.
     """
 
     extractors: tuple[Extractor, ...]

@@ -9,14 +9,13 @@ features not implemented yet), so a DAG import error lists everything to fix at 
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from airflow_provider_opslevel.config.extract_document import ParsedExtractor, parse_extractor, parse_oauth
 from airflow_provider_opslevel.config.fields import ItemContext, type_name
+from airflow_provider_opslevel.config.file_cache import FileCache
 from airflow_provider_opslevel.config.integration import Integration
 from airflow_provider_opslevel.config.transform_document import ParsedTransform, parse_transform
 from airflow_provider_opslevel.config.yaml_source import Position, YamlMapping, load_yaml_file
@@ -33,9 +32,7 @@ __all__ = ["clear_cache", "load_integration"]
 PathLike = str | os.PathLike[str]
 
 _ENGINE = TemplateEngine()
-_CACHE_SIZE = 64
-_cache: OrderedDict[tuple[Any, ...], Integration] = OrderedDict()
-_cache_lock = threading.Lock()
+_cache: FileCache[Integration] = FileCache()
 
 
 def load_integration(extract_path: PathLike, transform_path: PathLike) -> Integration:
@@ -48,44 +45,14 @@ def load_integration(extract_path: PathLike, transform_path: PathLike) -> Integr
     :param extract_path: the document with ``extractors:`` (and optionally ``oauth:``).
     :param transform_path: the document with ``transforms:``.
     :raises ConfigError: every problem found, each with file, line, item and key.
-    :raises NotSupportedYetError: the configuration is valid but uses ``oauth`` or
-        ``http_polling.rate_limit``.
+    :raises NotSupportedYetError: the configuration is valid but uses ``http_polling.rate_limit``.
     """
-    key = _cache_key(extract_path, transform_path)
-    if key is not None:
-        with _cache_lock:
-            cached = _cache.get(key)
-            if cached is not None:
-                _cache.move_to_end(key)
-                return cached
-    integration = _load(extract_path, transform_path)
-    if key is not None:
-        with _cache_lock:
-            _cache[key] = integration
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
-    return integration
+    return _cache.get((extract_path, transform_path), lambda: _load(extract_path, transform_path))
 
 
 def clear_cache() -> None:
     """Forget every cached integration."""
-    with _cache_lock:
-        _cache.clear()
-
-
-def _file_key(path: PathLike) -> tuple[Any, ...] | None:
-    try:
-        stat = os.stat(path)
-        return (os.fspath(path), str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        return None  # let the loader report the unreadable file
-
-
-def _cache_key(extract_path: PathLike, transform_path: PathLike) -> tuple[Any, ...] | None:
-    extract_key, transform_key = _file_key(extract_path), _file_key(transform_path)
-    if extract_key is None or transform_key is None:
-        return None
-    return (extract_key, transform_key)
+    _cache.clear()
 
 
 def _same_file(first: PathLike, second: PathLike) -> bool:
@@ -121,11 +88,10 @@ def _load(extract_path: PathLike, transform_path: PathLike) -> Integration:
     transforms = (
         _read_transforms(transform_file, transform_doc, problems) if transform_doc is not None else []
     )
+    oauth = None
     if extract_doc is not None and "oauth" in extract_doc:
         position = extract_doc.position("oauth")
-        parse_oauth(extract_file, problems, _ENGINE, extract_doc["oauth"], position)
-        top = ItemContext(extract_file, problems)
-        top.problem("oauth", position.key_line, "oauth is not supported yet", not_supported=True)
+        oauth = parse_oauth(extract_file, problems, _ENGINE, extract_doc["oauth"], position)
 
     _check_extractor_graph(extractors)
     known = [e.kind for e in extractors if e.kind]
@@ -141,6 +107,7 @@ def _load(extract_path: PathLike, transform_path: PathLike) -> Integration:
         transforms=tuple(t.model for t in transforms if t.model is not None),
         extract_path=Path(extract_path),
         transform_path=Path(transform_path),
+        oauth=oauth,
     )
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.extract.http import HttpFetcher, HttpRequest, HttpResponse
 from airflow_provider_opslevel.extract.link_header import parse_link_header
+from airflow_provider_opslevel.extract.origin import OriginGuard
 from airflow_provider_opslevel.extract.records import page_records
 from airflow_provider_opslevel.secrets import SecretResolver
 
@@ -83,6 +84,7 @@ class ExtractorRunner:
     :param origins: optional origin rewrites applied to every rendered URL.
     :param max_pages: stop each partition after this many pages (Run Test); ``None`` = all.
     :param redact: applied to error messages before they are stored or raised.
+    :param allowed_origins: origins besides the first rendered URL's that requests may go to.
     """
 
     def __init__(
@@ -95,6 +97,7 @@ class ExtractorRunner:
         max_pages: int | None = None,
         redact: Callable[[str], str] = str,
         keep_first_page: bool = False,
+        allowed_origins: Sequence[str] = (),
     ) -> None:
         self.extractor = extractor
         self.polling = extractor.http_polling
@@ -109,6 +112,8 @@ class ExtractorRunner:
         self.max_pages = max_pages
         self.redact = redact
         self.keep_first_page = keep_first_page
+        # The first URL's origin is pinned; a cursor or URL elsewhere is refused before sending.
+        self.guard = OriginGuard(allowed_origins, redact=redact, label=extractor.external_kind)
 
     def render(self, cursor: str, parent: dict[str, Any] | None) -> HttpRequest:
         polling = self.polling
@@ -156,7 +161,7 @@ class ExtractorRunner:
         seen = {cursor}
         while True:
             request = self.render(cursor, parent)
-            response = self.fetcher.fetch(request)
+            response = self.fetcher.fetch(request, guard=self.guard)
             payload = response.json(self.redact)
             if self.keep_first_page and result.pages == 0:
                 result.first_page = payload

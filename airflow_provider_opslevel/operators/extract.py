@@ -7,10 +7,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
+from airflow.sdk.log import mask_secret
 
 from airflow_provider_opslevel.config import load_integration
 from airflow_provider_opslevel.connections import airflow_secrets
 from airflow_provider_opslevel.extract.http import HttpFetcher
+from airflow_provider_opslevel.extract.oauth import oauth_client
 from airflow_provider_opslevel.extract.parallel import DEFAULT_CONCURRENCY, run_partitions
 from airflow_provider_opslevel.extract.results import (
     DEFAULT_PARENTS_PER_TASK,
@@ -19,6 +21,7 @@ from airflow_provider_opslevel.extract.results import (
     to_chunks,
 )
 from airflow_provider_opslevel.extract.runner import ExtractorRunner
+from airflow_provider_opslevel.extract.throttle import Throttle
 from airflow_provider_opslevel.operators.memory import peak_rss_mib, reset_peak
 
 
@@ -86,14 +89,24 @@ class OpsLevelExtractOperator(BaseOperator):
         integration = load_integration(self.extract, self.transform)
         extractor = integration.extractor(self.external_kind)
         secrets = airflow_secrets()
-        fetcher = HttpFetcher(redact=secrets.redact)
+        oauth = oauth_client(
+            integration,
+            secrets=secrets,
+            origins=self.rewrite_origins,
+            redact=secrets.redact,
+            on_token=mask_secret,
+        )
+        # One throttle for every worker of this task: AIMD concurrency and rate-limit headers.
+        throttle = Throttle(max_concurrency=self.concurrency)
+        fetcher = HttpFetcher(redact=secrets.redact, secrets=secrets, throttle=throttle, oauth=oauth)
         runner = ExtractorRunner(
             extractor,
             fetcher=fetcher,
             secrets=secrets,
             origins=self.rewrite_origins,
             max_pages=self.max_pages,
-            redact=secrets.redact,
+            redact=fetcher.redact,
+            allowed_origins=self.allowed_origins,
         )
         try:
             if extractor.for_each:
@@ -110,6 +123,9 @@ class OpsLevelExtractOperator(BaseOperator):
             partitions = run_partitions(runner, parents, self.concurrency)
         finally:
             fetcher.close()
+            if oauth is not None:
+                oauth.close()
+        self.log.info("%s throttle: %s", self.external_kind, throttle.stats().summary())
         records = sum(len(p.records) for p in partitions)
         failed = [p for p in partitions if p.error]
         self.log.info(

@@ -7,19 +7,32 @@ sentry-api-schema examples); pagination and rate-limit headers follow Sentry's
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import json
 import random
 import re
+import secrets
 import threading
 import time
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from importlib.resources import files
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit
 
-from airflow_provider_opslevel.testing._server import FakeHTTPServer, Response, bearer_token, json_response
+from airflow_provider_opslevel.testing._server import (
+    FakeHTTPServer,
+    Response,
+    bearer_token,
+    json_response,
+)
+
+#: A response rewrite: gets the request info and the response about to be sent; returns
+#: ``None`` (keep it) or the response to send instead.
+Rewrite = Callable[[dict[str, Any], Response], "Response | None"]
+Predicate = Callable[[dict[str, Any]], bool]
 
 DEFAULT_PROJECT_NAMES = (
     "Backend API",
@@ -100,16 +113,155 @@ def _read_template(name: str) -> Any:
     return json.loads((files("airflow_provider_opslevel.testing") / "data" / name).read_text("utf-8"))
 
 
-def too_many_requests(limit: int = 40) -> Response:
+def too_many_requests(
+    limit: int = 40, *, retry_after: str | None = None, rate_headers: bool = True
+) -> Response:
     """A realistic Sentry HTTP 429 (bare JSON string body, no ``Retry-After``), for fault hooks.
 
     :param limit: the limit quoted in the message and headers.
+    :param retry_after: a ``Retry-After`` value to add (seconds or an HTTP date).
+    :param rate_headers: send the ``X-Sentry-Rate-Limit-*`` headers (reset at the next second).
     """
     reset = int(time.time()) + _RATE_LIMIT_WINDOW
     message = (
         f"You are attempting to use this endpoint too frequently. Limit is {limit} requests in 1 seconds"
     )
-    return json_response(429, message, _rate_headers(limit, 0, reset, 25, 24))
+    headers = _rate_headers(limit, 0, reset, 25, 24) if rate_headers else {}
+    if retry_after is not None:
+        headers["Retry-After"] = retry_after
+    return json_response(429, message, headers)
+
+
+def server_error(status: int = 500) -> Response:
+    """Sentry's JSON error body for a 5xx."""
+    return json_response(status, {"detail": "Internal Error", "errorId": "0c1b2a3d"})
+
+
+def html_page(status: int = 200, title: str = "Sentry is down for maintenance") -> Response:
+    """An HTML page (a proxy's or a maintenance page) where JSON was expected."""
+    body = f"<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+    return status, {"Content-Type": "text/html; charset=utf-8"}, body.encode()
+
+
+def unauthorized() -> Response:
+    """Sentry's 401 for a token it does not accept."""
+    return json_response(401, {"detail": "Invalid token"})
+
+
+def truncate_body(response: Response, keep: float = 0.5) -> Response:
+    """``response`` with only the first ``keep`` fraction of its body (a cut-off JSON document)."""
+    status, headers, body = response
+    return status, headers, body[: int(len(body) * keep)]
+
+
+def set_header(name: str, value: str) -> Callable[[Response], Response]:
+    """A change for :func:`rewrite` that sets (or replaces) one response header."""
+
+    def change(response: Response) -> Response:
+        status, headers, body = response
+        kept = {k: v for k, v in headers.items() if k.lower() != name.lower()}
+        return status, {**kept, name: value}, body
+
+    return change
+
+
+class _Limited:
+    """Counts the requests a scripted fault applied to; thread-safe."""
+
+    def __init__(self, times: int | None, when: Predicate | None) -> None:
+        self.times = times
+        self.when = when
+        self.hits = 0
+        self._lock = threading.Lock()
+
+    def _take(self, info: dict[str, Any]) -> bool:
+        if self.when is not None and not self.when(info):
+            return False
+        with self._lock:
+            if self.times is not None and self.hits >= self.times:
+                return False
+            self.hits += 1
+            return True
+
+
+class ScriptedFault(_Limited):
+    """A fault hook answering ``response`` (or ``response(info)``) to matching requests."""
+
+    def __init__(
+        self,
+        response: Response | Callable[[dict[str, Any]], Response],
+        times: int | None,
+        when: Predicate | None,
+    ) -> None:
+        super().__init__(times, when)
+        self.response = response
+
+    def __call__(self, info: dict[str, Any]) -> Response | None:
+        if not self._take(info):
+            return None
+        return self.response(info) if callable(self.response) else self.response
+
+
+class Delay(_Limited):
+    """A fault hook that sleeps before the request is answered normally."""
+
+    def __init__(self, seconds: float, times: int | None, when: Predicate | None) -> None:
+        super().__init__(times, when)
+        self.seconds = seconds
+
+    def __call__(self, info: dict[str, Any]) -> None:
+        if self._take(info):
+            time.sleep(self.seconds)
+
+
+class ScriptedRewrite(_Limited):
+    """A response rewrite applying ``change`` to the responses of matching requests."""
+
+    def __init__(
+        self, change: Callable[[Response], Response], times: int | None, when: Predicate | None
+    ) -> None:
+        super().__init__(times, when)
+        self.change = change
+
+    def __call__(self, info: dict[str, Any], response: Response) -> Response | None:
+        if not self._take(info):
+            return None
+        return self.change(response)
+
+
+def respond(
+    response: Response | Callable[[dict[str, Any]], Response],
+    *,
+    times: int | None = None,
+    when: Predicate | None = None,
+) -> ScriptedFault:
+    """A fault answering ``response`` to the first ``times`` requests matching ``when``.
+
+    ``fake.faults.append(respond(server_error(503), times=2, when=lambda i: "/issues/" in i["path"]))``;
+    ``.hits`` counts the requests it answered. ``times=None``: every matching request.
+    """
+    return ScriptedFault(response, times, when)
+
+
+def delay(seconds: float, *, times: int | None = None, when: Predicate | None = None) -> Delay:
+    """A fault that delays the answer to the first ``times`` matching requests (read timeouts)."""
+    return Delay(seconds, times, when)
+
+
+def rewrite(
+    change: Callable[[Response], Response], *, times: int | None = None, when: Predicate | None = None
+) -> ScriptedRewrite:
+    """A rewrite for :attr:`FakeSentry.rewrites`: ``change`` the real response of matching requests.
+
+    ``fake.rewrites.append(rewrite(truncate_body, times=1))`` cuts the first response short;
+    ``rewrite(set_header("Link", "garbage"))`` breaks pagination.
+    """
+    return ScriptedRewrite(change, times, when)
+
+
+def has_cursor(info: dict[str, Any]) -> bool:
+    """Predicate: the request follows a ``cursor`` (a second or later page)."""
+    return bool(info["query"].get("cursor"))
 
 
 def _rate_headers(
@@ -183,7 +335,19 @@ class FakeSentry(FakeHTTPServer):
     where ``info`` is the request-log dict above. They run in order before authentication;
     the first one returning a response short-circuits the handler (no rate-limit headers are
     added). Example: ``fake.faults.append(lambda info: too_many_requests() if
-    info["path"].endswith("/issues/") else None)``.
+    info["path"].endswith("/issues/") else None)``. :func:`respond` and :func:`delay` build
+    counted ones (``respond(server_error(), times=2)``; ``delay(1.0, times=1)`` for read timeouts).
+    :attr:`rewrites` (callables ``(info, response) -> None | response``, see :func:`rewrite`)
+    change a response after it was built (:func:`truncate_body`, :func:`set_header`).
+    ``latency`` delays every answer.
+
+    OAuth (when ``oauth_clients`` is given): ``POST /oauth/token`` takes a form with
+    ``grant_type=client_credentials`` and the client's id/secret in the form or as HTTP Basic,
+    answers ``{"access_token", "token_type": "bearer", "expires_in": token_ttl}`` (other form
+    fields, e.g. ``audience``, are kept in the request log under ``form``), HTTP 401
+    ``{"error": "invalid_client"}`` for an unknown client, 400 ``unsupported_grant_type`` else.
+    The API then accepts those tokens until they expire (:attr:`issued_tokens`,
+    :meth:`revoke_tokens`; :attr:`token_requests` counts token requests) as well as ``token``.
 
     :param token: the accepted bearer token.
     :param org: organization slug.
@@ -198,8 +362,13 @@ class FakeSentry(FakeHTTPServer):
         hidden by the default ``is:unresolved`` query. ``0`` makes all issues unresolved.
     :param rate_limit: the ``X-Sentry-Rate-Limit-Limit`` value (requests per second).
     :param enforce_rate_limit: answer HTTP 429 once ``rate_limit`` requests arrived within a second.
+    :param latency: seconds every answer is delayed by (faults included).
+    :param oauth_clients: client id -> client secret accepted by ``POST /oauth/token``.
+    :param token_ttl: ``expires_in`` of the tokens it issues, in seconds.
     :param port: port to bind on 127.0.0.1; ``0`` picks a free one.
     """
+
+    token_path = "/oauth/token"
 
     def __init__(
         self,
@@ -214,9 +383,19 @@ class FakeSentry(FakeHTTPServer):
         resolved_every: int = 0,
         rate_limit: int = 40,
         enforce_rate_limit: bool = False,
+        latency: float = 0.0,
+        oauth_clients: Mapping[str, str] | None = None,
+        token_ttl: float = 3600.0,
         port: int = 0,
     ) -> None:
         super().__init__(port=port)
+        self.latency = latency
+        self.oauth_clients = dict(oauth_clients or {})
+        self.token_ttl = token_ttl
+        #: Issued OAuth token -> ``time.monotonic()`` when it expires.
+        self.issued_tokens: dict[str, float] = {}
+        #: Response rewrites, tried in order after the response was built; see the class docstring.
+        self.rewrites: list[Rewrite] = []
         if page_size < 1:
             raise ValueError("page_size must be >= 1")
         self.token = token
@@ -398,28 +577,81 @@ class FakeSentry(FakeHTTPServer):
                 raise KeyError(project_id_or_slug)
             return [i for i in self.issues.get(project["id"], []) if _matches(i, query)]
 
+    # -- OAuth -----------------------------------------------------------------------------
+    @property
+    def token_requests(self) -> int:
+        """Requests to the OAuth token endpoint logged since the last :meth:`reset_log`."""
+        return sum(1 for r in self.requests if r["path"] == self.token_path)
+
+    def revoke_tokens(self) -> None:
+        """Forget every issued OAuth token (the next request with one gets HTTP 401)."""
+        with self.lock:
+            self.issued_tokens.clear()
+
+    def _accepts(self, token: str | None) -> bool:
+        if token is None:
+            return False
+        if token == self.token:
+            return True
+        with self.lock:
+            expires = self.issued_tokens.get(token)
+        return expires is not None and time.monotonic() < expires
+
+    def _token_endpoint(self, info: dict[str, Any], body: bytes) -> Response:
+        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        info["form"] = form
+        if info["method"] != "POST":
+            return json_response(405, {"error": "invalid_request"})
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        scheme, _, encoded = info["headers"].get("authorization", "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                user, _, password = base64.b64decode(encoded).decode().partition(":")
+            except ValueError:
+                return json_response(400, {"error": "invalid_request"})
+            client_id, client_secret = unquote_plus(user), unquote_plus(password)
+        if form.get("grant_type") != "client_credentials":
+            return json_response(400, {"error": "unsupported_grant_type"})
+        if client_id is None or self.oauth_clients.get(client_id) != client_secret:
+            return json_response(401, {"error": "invalid_client"})
+        token = "oauth-" + secrets.token_urlsafe(16)
+        with self.lock:
+            self.issued_tokens[token] = time.monotonic() + self.token_ttl
+        return json_response(
+            200, {"access_token": token, "token_type": "bearer", "expires_in": self.token_ttl}
+        )
+
     # -- HTTP ------------------------------------------------------------------------------
     def _dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Response:
         split = urlsplit(raw_path)
         params = dict(parse_qsl(split.query, keep_blank_values=True))
         info: dict[str, Any] = {"method": method, "path": split.path, "query": params, "headers": headers}
         self._record(info)
+        if self.latency:
+            time.sleep(self.latency)
         with self._rl_lock:
             self._in_flight += 1
         try:
-            status, out_headers, payload = self._answer(info, headers.get("host"))
+            response = self._answer(info, headers.get("host"), body)
+            for change in list(self.rewrites):  # copy: tests may edit the list while serving
+                changed = change(info, response)
+                if changed is not None:
+                    response = changed
+                    break
         finally:
             with self._rl_lock:
                 self._in_flight -= 1
-        info["status"] = status
-        return status, out_headers, payload
+        info["status"] = response[0]
+        return response
 
-    def _answer(self, info: dict[str, Any], host: str | None) -> Response:
+    def _answer(self, info: dict[str, Any], host: str | None, body: bytes = b"") -> Response:
         fault = self._run_faults(info)
         if fault is not None:
             return fault
+        if self.oauth_clients and info["path"] == self.token_path:
+            return self._token_endpoint(info, body)
         limited, rate = self._count_request()
-        if bearer_token(info["headers"]) != self.token:
+        if not self._accepts(bearer_token(info["headers"])):
             return json_response(401, {"detail": "Invalid token"}, rate)
         if limited:
             return json_response(

@@ -403,12 +403,6 @@ oauth:
 """
 
 
-def test_oauth_is_not_supported_yet(tmp_path: Path) -> None:
-    problem = one(problems(tmp_path, EXTRACT + OAUTH, error=NotSupportedYetError))
-    assert where(problem) == ("extract.yaml", 6, None, None, None, "oauth")
-    assert problem.message == "oauth is not supported yet" and problem.not_supported
-
-
 def test_invalid_oauth_is_a_config_error_listing_both(tmp_path: Path) -> None:
     bad = OAUTH.replace("client_credentials", "password").replace("token_url", "token_uri")
     found = problems(tmp_path, EXTRACT + bad)
@@ -416,7 +410,6 @@ def test_invalid_oauth_is_a_config_error_listing_both(tmp_path: Path) -> None:
     assert where(grant)[2:] == ("oauth", None, None, "grant_type")
     assert "expected one of: client_credentials" in grant.message
     assert one(found, "token_uri").message == "unknown key 'token_uri'; did you mean 'token_url'?"
-    assert one(found, "oauth").not_supported
 
 
 def test_rate_limit_is_not_supported_yet(tmp_path: Path) -> None:

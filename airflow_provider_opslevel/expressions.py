@@ -11,6 +11,9 @@ threads at once; ``tests/test_expressions.py`` has a smoke test.
 from __future__ import annotations
 
 import functools
+import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 import jq
@@ -34,6 +37,61 @@ def _jq_message(error: Exception) -> str:
     return "; ".join(errors) if errors else " ".join(line for line in lines if line)
 
 
+_PATH = re.compile(r"\s*(\.|(?:\.[A-Za-z_][A-Za-z0-9_]*)+|\.\[\])\s*")
+
+
+def _jq_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object", type(None): "null"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _preview(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 11 else text[:10] + "..."
+
+
+def _fast_path(source: str) -> Callable[[Any], list[Any]] | None:
+    """Plain Python for the expressions nearly every integration uses: ``.``, ``.a.b``, ``.[]``.
+
+    jq.py serialises each input to JSON text and parses every output back: for ``.id`` on each of
+    thousands of records that costs far more than the work. These paths give jq's results and
+    jq's errors without the round trip; anything else goes to jq.
+    """
+    match = _PATH.fullmatch(source)
+    if match is None:
+        return None
+    path = match.group(1)
+    if path == ".":
+        return lambda value: [value]
+    if path == ".[]":
+
+        def each(value: Any) -> list[Any]:
+            if isinstance(value, list):
+                return list(value)
+            if isinstance(value, dict):
+                return list(value.values())
+            raise ValueError(f"Cannot iterate over {_jq_type(value)} ({_preview(value)})")
+
+        return each
+    keys = path[1:].split(".")
+
+    def walk(value: Any) -> list[Any]:
+        for key in keys:
+            if value is None:
+                return [None]
+            if not isinstance(value, dict):
+                raise ValueError(f'Cannot index {_jq_type(value)} with string ("{key}")')
+            value = value.get(key)
+        return [value]
+
+    return walk
+
+
 def is_truthy(value: Any) -> bool:
     """jq's notion of truth: everything except ``false`` and ``null``.
 
@@ -50,7 +108,7 @@ class JqExpression:
     :raises ConfigError: the program does not compile; the message carries jq's own message.
     """
 
-    __slots__ = ("_program", "source", "where")
+    __slots__ = ("_fast", "_program", "source", "where")
 
     def __init__(self, source: str, where: Location | None = None) -> None:
         self.source = source
@@ -65,6 +123,7 @@ class JqExpression:
             raise ConfigError.single(
                 where, f"invalid jq expression {source!r}: {_jq_message(error)}"
             ) from None
+        self._fast = _fast_path(source)
 
     def all(self, value: Any) -> list[Any]:
         """Run the program on ``value`` and return every output.
@@ -73,6 +132,8 @@ class JqExpression:
         :raises ExpressionError: jq failed (for example indexing a string with a key).
         """
         try:
+            if self._fast is not None:
+                return self._fast(value)
             return list(self._program.input_value(value).all())
         except ValueError as error:
             raise self._error(_jq_message(error)) from None
@@ -87,6 +148,9 @@ class JqExpression:
         :raises ExpressionError: jq failed.
         """
         try:
+            if self._fast is not None:
+                outputs = self._fast(value)
+                return outputs[0] if outputs else default
             return next(iter(self._program.input_value(value)), default)
         except ValueError as error:
             raise self._error(_jq_message(error)) from None

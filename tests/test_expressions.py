@@ -82,7 +82,7 @@ def test_runtime_error_names_location_expression_and_jq_message() -> None:
 
 def test_non_json_input_is_an_expression_error() -> None:
     with pytest.raises(ExpressionError, match="not JSON"):
-        JqExpression(".").all(object())
+        JqExpression(".a | .").all({"a": object()})
 
 
 def test_truthiness_follows_jq() -> None:
@@ -122,3 +122,50 @@ def test_one_expression_evaluated_from_many_threads() -> None:
     for offset, results in zip(range(0, 800, 100), outputs, strict=True):
         for i, value in enumerate(results):
             assert value == sum(n for n in range(offset + i, offset + i + 30) if n % 3 == 0)
+
+
+FAST_SOURCES = [".", " . ", ".id", ".project.slug", ".a.b.c", ".[]", " .[] "]
+VALUES = [
+    None,
+    True,
+    0,
+    1.5,
+    "text",
+    [],
+    [1, {"id": 2}],
+    {},
+    {"id": "7", "project": {"slug": "api"}},
+    {"id": None, "project": None},
+    {"project": {"slug": ["a", "b"]}, "a": {"b": {"c": 3}}},
+    {"a": {"b": "not an object"}},
+    {"a": [1, 2]},
+]
+
+
+@pytest.mark.parametrize("source", FAST_SOURCES)
+def test_fast_paths_give_exactly_what_jq_gives(source):
+    import jq
+
+    from airflow_provider_opslevel.errors import ExpressionError
+    from airflow_provider_opslevel.expressions import JqExpression
+
+    expression = JqExpression(source)
+    assert expression._fast is not None
+    program = jq.compile(source)
+    for value in VALUES:
+        try:
+            expected = program.input_value(value).all()
+        except ValueError as error:
+            with pytest.raises(ExpressionError) as raised:
+                expression.all(value)
+            assert str(error) in str(raised.value), (source, value)
+            continue
+        assert expression.all(value) == expected, (source, value)
+        assert expression.first(value) == (expected[0] if expected else None)
+
+
+def test_other_expressions_still_go_to_jq():
+    from airflow_provider_opslevel.expressions import JqExpression
+
+    for source in (".a[0]", ".a?", '.["a"]', ".a | length", ".a.b?", "..", ".a,.b"):
+        assert JqExpression(source)._fast is None, source

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry  # noqa: E402
+from airflow_provider_opslevel.transform.sync import table  # noqa: E402
 
 SENTRY_TOKEN = "demo-sentry-token"
 OPSLEVEL_TOKEN = "demo-opslevel-token"
@@ -65,14 +67,6 @@ def run(command: list[str], env: dict[str, str], log: Path) -> None:
         raise SystemExit(f"demo failed: {' '.join(command)} exited {code}")
 
 
-def table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [header, ["-" * w for w in widths], *rows]
-    return "\n".join(
-        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in lines
-    )
-
-
 def print_catalog(opslevel: FakeOpsLevel) -> None:
     issues = sorted(
         (c for c in opslevel.components() if c["type"] == "sentry_issue"),
@@ -88,7 +82,7 @@ def print_catalog(opslevel: FakeOpsLevel) -> None:
         for c in issues
     ]
     print(f"\nOpsLevel catalog: {len(issues)} sentry_issue component(s)")
-    print(table(["alias", "name", "project_slug", "substatus"], rows))
+    print(textwrap.indent(table(["alias", "name", "project_slug", "substatus"], rows), "  "))
     print("\nServices and their Sentry issues (relationship `sentry_issues`, set by its management rule):")
     for service in sorted(
         (c for c in opslevel.components() if c["type"] == "service"), key=lambda c: c["name"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.expressions import is_truthy
 
 
 class RecordError(OpsLevelIntegrationError):
@@ -55,7 +56,7 @@ def external_id_of(extractor: Any, item: Any, position: int) -> str:
 def is_excluded(extractor: Any, item: Any) -> bool:
     if extractor.exclude is None:
         return False
-    return any(output not in (None, False) for output in extractor.exclude.all(item))
+    return any(is_truthy(output) for output in extractor.exclude.all(item))
 
 
 def page_records(extractor: Any, payload: Any) -> PageRecords:

@@ -220,9 +220,6 @@ class OpsLevelCatalog:
             found[result.operation.tag] = self._complete(result.data) if result.data else None
         return found
 
-    def get_component(self, alias: str) -> Component | None:
-        return self.lookup([alias])[alias]
-
     def _complete(self, node: dict[str, Any]) -> Component:
         """A component from a node, fetching nested pages beyond the first 100 properties or tags."""
         component = Component.from_node(node)

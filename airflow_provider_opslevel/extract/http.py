@@ -19,7 +19,6 @@ Redirects are not followed: a redirect could carry the token to another host.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -28,14 +27,18 @@ from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any, Protocol
 
-import requests
-from requests.adapters import HTTPAdapter
-
 from airflow_provider_opslevel import __version__
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.extract.decode import decode_json
 from airflow_provider_opslevel.extract.origin import OriginGuard
 from airflow_provider_opslevel.extract.retry import RetryPolicy
 from airflow_provider_opslevel.extract.throttle import Throttle
+from airflow_provider_opslevel.extract.transport import (
+    RawResponse,
+    TransientTransportError,
+    Transport,
+    TransportError,
+)
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -54,12 +57,6 @@ USER_AGENT = f"airflow-provider-opslevel/{__version__}"
 # (connect, read) seconds: a hung API must fail a page, never hang a worker.
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 
-_TRANSIENT = (
-    requests.Timeout,
-    requests.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
 _NOT_JSON = object()
 
 
@@ -112,7 +109,7 @@ class HttpResponse:
         if self._payload is not _NOT_JSON:
             return self._payload
         try:
-            self._payload = json.loads(self.content)
+            self._payload = decode_json(self.content)
         except ValueError as exc:
             raise self.not_json_error(exc, redact) from None
         return self._payload
@@ -168,11 +165,12 @@ def _with_token(request: HttpRequest, old: str, new: str) -> HttpRequest:
 
 
 class HttpFetcher:
-    """Send :class:`HttpRequest` objects over one pooled ``requests`` session; thread-safe.
+    """Send :class:`HttpRequest` objects over one pooled :class:`Transport`; thread-safe.
 
     :param timeout: ``(connect, read)`` timeouts in seconds for every attempt.
     :param redact: applied to every message that may quote a URL or a body.
-    :param session: the ``requests`` session (one is made, pooled for ``max_concurrency``).
+    :param transport: the connections (one is made with ``timeout``, pooled for the throttle's
+        ``max_concurrency``).
     :param retry: the retry policy (default :class:`RetryPolicy()`).
     :param throttle: shared concurrency limit and pacing; pass the same object to every fetcher
         of a task (default: a new :class:`Throttle()` with 4 slots).
@@ -187,7 +185,7 @@ class HttpFetcher:
         *,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         redact: Callable[[str], str] = str,
-        session: requests.Session | None = None,
+        transport: Transport | None = None,
         retry: RetryPolicy | None = None,
         throttle: Throttle | None = None,
         secrets: SecretNames | None = None,
@@ -203,13 +201,9 @@ class HttpFetcher:
         self.oauth = oauth
         self.guard = guard
         self._sleep = sleep
-        if session is None:
-            session = requests.Session()
-            size = max(10, self.throttle.max_concurrency)
-            adapter = HTTPAdapter(pool_connections=size, pool_maxsize=size)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-        self.session = session
+        self.transport = transport or Transport(
+            maxsize=max(10, self.throttle.max_concurrency), timeout=timeout
+        )
         self._count_lock = threading.Lock()
         self._sent = 0
 
@@ -223,10 +217,15 @@ class HttpFetcher:
         text = self._redact(text)
         return self.oauth.redact(text) if self.oauth is not None else text
 
-    def fetch(self, request: HttpRequest, *, guard: OriginGuard | None = None) -> HttpResponse:
+    def fetch(
+        self, request: HttpRequest, *, guard: OriginGuard | None = None, decode: bool = True
+    ) -> HttpResponse:
         """Send ``request`` until it succeeds or the policy gives up.
 
         :param guard: checks the URL before anything is sent (default: the fetcher's guard).
+        :param decode: decode a 2xx body as JSON, sending again while it is not. ``False`` returns
+            the first 2xx as it came, so a caller can act on its headers first; if the body then
+            proves unreadable, :meth:`fetch_again` carries on within the same attempt budget.
         :raises OriginError: the URL is outside the allowed origins (nothing was sent).
         :raises AuthError: HTTP 401/403 (after one fresh OAuth token, when OAuth supplied it).
         :raises HttpError: any other failure, after the retries the policy allows.
@@ -234,11 +233,27 @@ class HttpFetcher:
         guard = guard or self.guard
         if guard is not None:
             guard.check(request.url)
+        return self._fetch(request, decode=decode, attempt=0, json_failures=0)
+
+    def fetch_again(self, request: HttpRequest, unreadable: HttpResponse) -> HttpResponse:
+        """The decoded answer to ``request``, after ``fetch(request, decode=False)`` gave ``unreadable``.
+
+        A readable body is decoded and ``unreadable`` returned. Otherwise this waits as for any
+        retry and sends again, counting ``unreadable`` as the first failed attempt.
+
+        :raises HttpError: the body is still not JSON when the attempts run out.
+        """
+        try:
+            unreadable._payload = decode_json(unreadable.content)
+        except ValueError as exc:
+            self._after_unreadable(request, unreadable, exc, json_failures=1)
+            return self._fetch(request, decode=True, attempt=unreadable.attempts, json_failures=1)
+        return unreadable
+
+    def _fetch(self, request: HttpRequest, *, decode: bool, attempt: int, json_failures: int) -> HttpResponse:
         policy = self.retry
         retryable = policy.retries_method(request.method)
         max_attempts = policy.max_attempts if retryable else 1
-        attempt = 0
-        json_failures = 0
         refreshed = False
         while True:
             attempt += 1
@@ -264,23 +279,22 @@ class HttpFetcher:
                     attempts=attempt,
                 )
             response = HttpResponse(
-                status=raw.status_code,
+                status=raw.status,
                 url=request.url,
-                headers={name.lower(): value for name, value in raw.headers.items()},
+                headers=raw.headers,
                 content=raw.content,
                 attempts=attempt,
             )
             status = response.status
             if 200 <= status < 300:
+                if not decode:
+                    return response
                 try:
-                    response._payload = json.loads(response.content)
+                    response._payload = decode_json(response.content)
                 except ValueError as exc:
                     json_failures += 1
-                    if json_failures < policy.invalid_json_attempts and attempt < max_attempts:
-                        reason = f"HTTP {status} with a body that is not JSON"
-                        self._wait(request, attempt, max_attempts, response.headers, status, reason)
-                        continue
-                    raise response.not_json_error(exc, self.redact) from None
+                    self._after_unreadable(request, response, exc, json_failures)
+                    continue
                 return response
             if status in (401, 403):
                 if status == 401 and token is not None and self.oauth is not None and not refreshed:
@@ -303,36 +317,39 @@ class HttpFetcher:
                 continue
             raise self._status_error(request, response)
 
-    def _send(
-        self, request: HttpRequest, headers: dict[str, str]
-    ) -> tuple[requests.Response | None, str | None]:
+    def _after_unreadable(
+        self, request: HttpRequest, response: HttpResponse, exc: ValueError, json_failures: int
+    ) -> None:
+        """Wait before sending again for a 2xx body that is not JSON, or raise if that was the last try."""
+        policy = self.retry
+        max_attempts = policy.max_attempts if policy.retries_method(request.method) else 1
+        if json_failures < policy.invalid_json_attempts and response.attempts < max_attempts:
+            reason = f"HTTP {response.status} with a body that is not JSON"
+            self._wait(request, response.attempts, max_attempts, response.headers, response.status, reason)
+            return
+        raise response.not_json_error(exc, self.redact) from None
+
+    def _send(self, request: HttpRequest, headers: dict[str, str]) -> tuple[RawResponse | None, str | None]:
         """One attempt inside a throttle slot: the response, or ``None`` and what went wrong."""
         ticket = self.throttle.acquire()
         with self._count_lock:
             self._sent += 1
-        status: int | None = None
-        response_headers: dict[str, str] | None = None
+        raw: RawResponse | None = None
         try:
-            raw = self.session.request(
-                request.method,
-                request.url,
-                headers=headers,
-                data=request.body.encode() if request.body is not None else None,
-                timeout=self.timeout,
-                allow_redirects=False,  # a redirect could carry the token to another host
-            )
-            status = raw.status_code
-            response_headers = {name.lower(): value for name, value in raw.headers.items()}
+            body = request.body.encode() if request.body is not None else None
+            raw = self.transport.send(request.method, request.url, headers, body)
             return raw, None
-        except _TRANSIENT as exc:
-            return None, f"{type(exc).__name__}: {exc}"
-        except requests.RequestException as exc:  # an invalid URL and such: retrying cannot help
+        except TransientTransportError as exc:
+            return None, str(exc)
+        except TransportError as exc:  # an invalid URL and such: retrying cannot help
             raise HttpError(
-                self.redact(f"{request.method} {request.url} failed: {type(exc).__name__}: {exc}"),
-                url=self.redact(request.url),
+                self.redact(f"{request.method} {request.url} failed: {exc}"), url=self.redact(request.url)
             ) from None
         finally:
-            self.throttle.release(ticket, status, response_headers)
+            if raw is None:
+                self.throttle.release(ticket, None, None)
+            else:
+                self.throttle.release(ticket, raw.status, raw.headers)
 
     def _wait(
         self,
@@ -411,7 +428,7 @@ class HttpFetcher:
         )
 
     def close(self) -> None:
-        self.session.close()
+        self.transport.close()
 
 
 def _quoted(names: list[str]) -> str:

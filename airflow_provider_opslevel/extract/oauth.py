@@ -35,8 +35,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 from urllib.parse import quote_plus, urlencode
 
-import requests
-
 from airflow_provider_opslevel.config.models import OAuth
 from airflow_provider_opslevel.extract.http import (
     DEFAULT_TIMEOUT,
@@ -48,6 +46,7 @@ from airflow_provider_opslevel.extract.http import (
 from airflow_provider_opslevel.extract.retry import RetryPolicy
 from airflow_provider_opslevel.extract.runner import rewrite_origin
 from airflow_provider_opslevel.extract.throttle import Throttle
+from airflow_provider_opslevel.extract.transport import Transport
 from airflow_provider_opslevel.secrets import REDACTED, SecretResolver
 
 __all__ = ["ClientAuth", "OAuthClient", "OAuthError", "oauth_client"]
@@ -101,7 +100,7 @@ class OAuthClient:
     :param on_token: called with each new token (the Airflow adapter masks it).
     :param timeout: ``(connect, read)`` timeouts of the token request.
     :param retry: retry policy of the token request.
-    :param session: ``requests`` session (e.g. the extraction fetcher's).
+    :param transport: connections (e.g. the extraction fetcher's).
     :param failure_ttl: seconds a failed token request is answered from memory.
     :param clock: monotonic clock.
     """
@@ -118,7 +117,7 @@ class OAuthClient:
         on_token: Callable[[str], None] | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
-        session: requests.Session | None = None,
+        transport: Transport | None = None,
         failure_ttl: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -152,7 +151,7 @@ class OAuthClient:
         self._fetcher = HttpFetcher(
             timeout=timeout,
             redact=self.redact,
-            session=session,
+            transport=transport,
             retry=retry,
             throttle=Throttle(1),
             secrets=_FixedNames(self._names),

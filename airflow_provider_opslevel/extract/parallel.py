@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from airflow_provider_opslevel.extract import heap
 from airflow_provider_opslevel.extract.runner import ExtractorRunner, PartitionResult
 
 DEFAULT_CONCURRENCY = 4
@@ -20,9 +21,10 @@ def run_partitions(
     requests at a time (it shrinks on 429s and grows back), which is what keeps this polite.
     """
     workers = max(1, min(concurrency, len(parents)))
-    if workers == 1:
-        return [runner.run(parent) for parent in parents]
-    with ThreadPoolExecutor(
-        max_workers=workers, thread_name_prefix=f"extract-{runner.extractor.external_kind}"
-    ) as pool:
-        return list(pool.map(runner.run, parents))
+    with heap.keeping_records():
+        if workers == 1:
+            return [runner.run(parent) for parent in parents]
+        with ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix=f"extract-{runner.extractor.external_kind}"
+        ) as pool:
+            return list(pool.map(runner.run, parents))

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.extract import heap
 from airflow_provider_opslevel.extract.http import HttpFetcher, HttpRequest, HttpResponse
 from airflow_provider_opslevel.extract.link_header import parse_link_header
 from airflow_provider_opslevel.extract.origin import OriginGuard
@@ -154,34 +156,169 @@ class ExtractorRunner:
                 record["parent"] = result.parent  # the partition it came from (scopes deletion)
         return result
 
+    @property
+    def reads_ahead(self) -> bool:
+        """Whether page n + 1 is requested before page n is decoded: the cursor is in a header."""
+        next_cursor = self.polling.next_cursor
+        return next_cursor is not None and next_cursor.from_ == "header"
+
     def _read(
         self, result: PartitionResult, parent: dict[str, Any] | None, by_id: dict[str, dict[str, Any]]
     ) -> None:
-        cursor = ""
-        seen = {cursor}
-        while True:
-            request = self.render(cursor, parent)
-            response = self.fetcher.fetch(request, guard=self.guard)
+        cursors = _Cursors(self)
+        if self.reads_ahead:
+            name = f"extract-{result.external_kind}-pages"
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix=name) as pages:
+                self._read_ahead(result, parent, by_id, cursors, pages)
+        else:
+            self._read_in_turn(result, parent, by_id, cursors)
+        result.complete = cursors.ended
+
+    def _store(self, result: PartitionResult, by_id: dict[str, dict[str, Any]], payload: Any) -> None:
+        if self.keep_first_page and result.pages == 0:
+            result.first_page = payload
+        page = page_records(self.extractor, payload)
+        result.pages += 1
+        result.items += page.items
+        result.excluded += page.excluded
+        for record in page.records:
+            # A record met twice (offset paging while data shifts) keeps its latest form.
+            by_id[record["external_id"]] = record
+        heap.settle()
+
+    def _read_in_turn(
+        self,
+        result: PartitionResult,
+        parent: dict[str, Any] | None,
+        by_id: dict[str, dict[str, Any]],
+        cursors: _Cursors,
+    ) -> None:
+        """The cursor is in the body: each page is decoded before the next is requested."""
+        cursor: str | None = ""
+        while cursor is not None:
+            response = self.fetcher.fetch(self.render(cursor, parent), guard=self.guard)
             payload = response.json(self.redact)
-            if self.keep_first_page and result.pages == 0:
-                result.first_page = payload
-            page = page_records(self.extractor, payload)
-            result.pages += 1
-            result.items += page.items
-            result.excluded += page.excluded
-            for record in page.records:
-                # A record met twice (offset paging while data shifts) keeps its latest form.
-                by_id[record["external_id"]] = record
-            value = self.next_cursor(response, payload)
-            if value is None or value is False:
-                result.complete = True
+            self._store(result, by_id, payload)
+            cursor = cursors.advance(_Next.cursor_of(self.next_cursor(response, payload)))
+
+    def _read_ahead(
+        self,
+        result: PartitionResult,
+        parent: dict[str, Any] | None,
+        by_id: dict[str, dict[str, Any]],
+        cursors: _Cursors,
+        pages: ThreadPoolExecutor,
+    ) -> None:
+        """The cursor is in the headers: request page n + 1 while ``pages`` decodes page n.
+
+        Decoding is most of a page's CPU and holds the GIL; overlapped with the next round trip
+        it stops adding to every page's latency. Page n + 1 is kept only once page n proved
+        readable: if page n had to be fetched again (its body was not JSON) and the new answer
+        points elsewhere, that answer is followed instead.
+        """
+        cursor: str | None = ""
+        decoding: Future[_Next | None] | None = None  # page n; gives its next if fetched again
+        followed: _Next | None = None  # what page n's first answer said comes next
+        response: HttpResponse | None = None
+        while True:
+            if cursor is not None:
+                request = self.render(cursor, parent)
+                try:
+                    response = self.fetcher.fetch(request, guard=self.guard, decode=False)
+                except OpsLevelIntegrationError:
+                    if decoding is not None:
+                        decoding.result()  # page n's own failure came first
+                    raise
+            if decoding is not None:
+                again = decoding.result()
+                decoding = None
+                if again is not None and again != followed:
+                    cursors.retract()
+                    cursor = cursors.advance(again.value())
+                    continue  # the answer for page n + 1, if any, followed a cursor now void
+            if cursor is None:
                 return
-            cursor = cursor_text(value)
-            if cursor in seen:
-                raise PaginationError(
-                    f"{self.polling.next_cursor.value.where}: next_cursor gave {cursor!r} again after "
-                    f"page {result.pages}; stopping instead of reading the same page forever"
-                )
-            seen.add(cursor)
-            if self.max_pages is not None and result.pages >= self.max_pages:
-                return
+            assert response is not None
+            followed = _Next.of(self, response)
+            decoding = pages.submit(self._decode_and_store, result, by_id, request, response)
+            if followed.error is not None:
+                again = decoding.result()  # the page is stored before its cursor error is raised
+                decoding = None
+                cursor = cursors.advance((again or followed).value())
+            else:
+                cursor = cursors.advance(followed.cursor)
+
+    def _decode_and_store(
+        self,
+        result: PartitionResult,
+        by_id: dict[str, dict[str, Any]],
+        request: HttpRequest,
+        response: HttpResponse,
+    ) -> _Next | None:
+        """Runs on the partition's page thread; returns the page's next cursor if it was fetched again."""
+        answer = self.fetcher.fetch_again(request, response)
+        self._store(result, by_id, answer.json(self.redact))
+        return None if answer is response else _Next.of(self, answer)
+
+
+@dataclass(frozen=True)
+class _Next:
+    """What a page says comes next: the cursor text (``None``: the end), or why it cannot say."""
+
+    cursor: str | None
+    error: OpsLevelIntegrationError | None = None
+
+    @staticmethod
+    def cursor_of(value: Any) -> str | None:
+        return None if value is None or value is False else cursor_text(value)
+
+    @classmethod
+    def of(cls, runner: ExtractorRunner, response: HttpResponse) -> _Next:
+        try:
+            return cls(cls.cursor_of(runner.next_cursor(response, None)))
+        except OpsLevelIntegrationError as exc:
+            return cls(None, exc)
+
+    def value(self) -> str | None:
+        if self.error is not None:
+            raise self.error
+        return self.cursor
+
+
+class _Cursors:
+    """One partition's cursor chain: where it ends, a repeated cursor, the page limit."""
+
+    def __init__(self, runner: ExtractorRunner) -> None:
+        self.runner = runner
+        self.seen = {""}
+        self.requested = 1  # pages requested along the chain (the first one has no cursor)
+        self.ended = False
+        self._last: str | None = None
+
+    def advance(self, cursor: str | None) -> str | None:
+        """The cursor to request next, or ``None`` to stop (at the end, or at ``max_pages``)."""
+        self._last = None
+        if cursor is None:
+            self.ended = True
+            return None
+        if cursor in self.seen:
+            where = self.runner.polling.next_cursor.value.where
+            raise PaginationError(
+                f"{where}: next_cursor gave {cursor!r} again after page {self.requested}; "
+                "stopping instead of reading the same page forever"
+            )
+        max_pages = self.runner.max_pages
+        if max_pages is not None and self.requested >= max_pages:
+            return None
+        self.seen.add(cursor)
+        self.requested += 1
+        self._last = cursor
+        return cursor
+
+    def retract(self) -> None:
+        """Forget the last :meth:`advance`: the page it followed was fetched again and differs."""
+        self.ended = False
+        if self._last is not None:
+            self.seen.discard(self._last)
+            self.requested -= 1
+            self._last = None

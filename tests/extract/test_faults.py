@@ -222,7 +222,11 @@ def test_json_truncated_every_time_fails_naming_url_status_type_and_snippet(
     error = projects.error
     assert "/api/0/projects/" in error and "HTTP 200" in error and "application/json" in error
     assert "not JSON (after 3 attempts)" in error and '[{"' in error  # the snippet
-    assert fake.request_count == 3
+    first_page = [r for r in fake.requests if "cursor" not in r["query"]]
+    assert len(first_page) == 3
+    # Page 2 was requested once while page 1's body was read (its Link header was fine); its
+    # answer was dropped with page 1's failure.
+    assert fake.request_count == 4
 
 
 def test_an_html_page_with_200_fails_clearly_after_a_few_tries(fake: FakeSentry, harness: Harness):
@@ -231,6 +235,34 @@ def test_an_html_page_with_200_fails_clearly_after_a_few_tries(fake: FakeSentry,
     assert not projects.complete
     assert "HTTP 200" in projects.error and "text/html" in projects.error and "maintenance" in projects.error
     assert fake.request_count == 3
+
+
+def test_a_maintenance_page_once_is_read_again_and_the_pages_after_it_are_not_lost(
+    fake: FakeSentry, harness: Harness
+):
+    # The page has no Link header, so read ahead it looks like the last page; read again it is not.
+    fake.faults.append(respond(html_page(200), times=1))
+    assert_everything_read(fake, harness)
+    projects = [r for r in fake.requests if r["path"] == "/api/0/projects/"]
+    assert len(projects) == 1 + 3  # the maintenance page, then the 3 pages, none twice
+
+
+def test_a_page_read_again_that_points_elsewhere_is_followed_instead_of_the_first_answer(
+    fake: FakeSentry, harness: Harness
+):
+    # Page 1's first answer is unreadable and its Link skips page 2; page 3 is requested ahead
+    # from it, but page 1 read again points at page 2, which is what must be followed.
+    skip = f'<{fake.url}/api/0/projects/?&cursor=0:4:0>; rel="next"; results="true"; cursor="0:4:0"'
+
+    def unreadable_and_skipping(response: Any) -> Any:
+        return set_header("Link", skip)(truncate_body(response))
+
+    fake.rewrites.append(rewrite(unreadable_and_skipping, times=1))
+    projects = harness.projects()
+    assert projects.complete and projects.error is None and projects.pages == 3
+    assert {r["external_id"] for r in projects.records} == expected_projects(fake)
+    cursors = sorted(r["query"].get("cursor", "") for r in fake.requests)
+    assert cursors == ["", "", "0:2:0", "0:4:0", "0:4:0"]  # page 3 once ahead (dropped), once for real
 
 
 def test_an_html_502_from_a_proxy_is_retried(fake: FakeSentry, harness: Harness):

@@ -1,6 +1,6 @@
 """Extraction speed: the seed's Sentry extract against its lower bound and dlt's ``rest_api`` source.
 
-A fake Sentry (200 projects x 500 issues, 100 per page, 30 ms added to every request) is read by
+A fake Sentry (200 projects x 500 issues, 100 per page, every answer 30 ms after its request) is read by
 the seed's ``dags/sentry_issues/extract.yaml`` through the engine exactly as the Airflow extract
 tasks run it (root extractor once, then the ``for_each`` child over every project), and by dlt's
 ``rest_api`` source configured for the same endpoints. Each client runs in a fresh subprocess
@@ -15,7 +15,6 @@ dlt is not a dependency of the project: ``.venv/bin/pip install dlt`` to get its
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
 import os
@@ -225,22 +224,15 @@ def client_main(args: argparse.Namespace) -> int:
 def make_fake(args: argparse.Namespace, projects: int, issues: int) -> FakeSentry:
     from airflow_provider_opslevel.testing import FakeSentry
 
-    params = inspect.signature(FakeSentry.__init__).parameters
-    latency = args.latency_ms / 1000
-    options: dict[str, Any] = {"resolved_every": 0}  # all unresolved: all seen by query=is:unresolved
-    if "latency" in params:
-        options["latency"] = latency
-    fake = FakeSentry(
+    return FakeSentry(
         token=TOKEN,
         org=ORG,
         projects=projects,
         issues_per_project=issues,
         page_size=args.page_size,
-        **options,
+        latency=args.latency_ms / 1000,
+        resolved_every=0,  # all unresolved: all seen by the default query=is:unresolved
     )
-    if "latency" not in params and latency > 0:  # an older fake: the same delay as a fault hook
-        fake.faults.append(lambda info: time.sleep(latency))
-    return fake
 
 
 def dlt_installed() -> str | None:
@@ -331,7 +323,7 @@ def main() -> int:
     parser.add_argument("--projects", type=int, default=200)
     parser.add_argument("--issues", type=int, default=500, help="issues per project")
     parser.add_argument("--page-size", type=int, default=100)
-    parser.add_argument("--latency-ms", type=float, default=30.0, help="added to every request")
+    parser.add_argument("--latency-ms", type=float, default=30.0, help="each answer leaves this long after its request arrived")
     parser.add_argument(
         "--concurrency",
         type=lambda s: [int(x) for x in s.split(",")],
@@ -384,7 +376,7 @@ def main() -> int:
     print()
     print(
         f"Fake Sentry: {args.projects} projects x {args.issues} issues, {args.page_size} per page,"
-        f" +{args.latency_ms:g} ms per request; {len(fake.projects) - len(kept)} project(s) dropped by"
+        f" {args.latency_ms:g} ms per request; {len(fake.projects) - len(kept)} project(s) dropped by"
         f" the seed's `exclude`, so {expected:,} issue records expected. Rate-limit headers on every"
         f" response: {NON_BINDING_LIMIT:,}/s advertised, never enforced, except in the last row"
         f" (the fake's default {default_limit}/s, HTTP 429 past it)."

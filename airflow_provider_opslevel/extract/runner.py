@@ -241,12 +241,15 @@ class ExtractorRunner:
             assert response is not None
             followed = _Next.of(self, response)
             decoding = pages.submit(self._decode_and_store, result, by_id, request, response)
-            if followed.error is not None:
-                again = decoding.result()  # the page is stored before its cursor error is raised
+            try:
+                cursor = cursors.advance(followed.value())
+            except OpsLevelIntegrationError:
+                # Unreadable or repeated: page n is stored first, and read again it may differ.
+                again = decoding.result()
                 decoding = None
-                cursor = cursors.advance((again or followed).value())
-            else:
-                cursor = cursors.advance(followed.cursor)
+                if again is None:
+                    raise
+                cursor = cursors.advance(again.value())
 
     def _decode_and_store(
         self,

@@ -339,7 +339,7 @@ class FakeSentry(FakeHTTPServer):
     counted ones (``respond(server_error(), times=2)``; ``delay(1.0, times=1)`` for read timeouts).
     :attr:`rewrites` (callables ``(info, response) -> None | response``, see :func:`rewrite`)
     change a response after it was built (:func:`truncate_body`, :func:`set_header`).
-    ``latency`` delays every answer.
+    ``latency`` is how long every answer takes from the request's arrival, at least.
 
     OAuth (when ``oauth_clients`` is given): ``POST /oauth/token`` takes a form with
     ``grant_type=client_credentials`` and the client's id/secret in the form or as HTTP Basic,
@@ -362,7 +362,8 @@ class FakeSentry(FakeHTTPServer):
         hidden by the default ``is:unresolved`` query. ``0`` makes all issues unresolved.
     :param rate_limit: the ``X-Sentry-Rate-Limit-Limit`` value (requests per second).
     :param enforce_rate_limit: answer HTTP 429 once ``rate_limit`` requests arrived within a second.
-    :param latency: seconds every answer is delayed by (faults included).
+    :param latency: seconds from a request's arrival to its answer, at least (the fake's own work
+        and any fault delay count towards it, as a remote server's do).
     :param oauth_clients: client id -> client secret accepted by ``POST /oauth/token``.
     :param token_ttl: ``expires_in`` of the tokens it issues, in seconds.
     :param port: port to bind on 127.0.0.1; ``0`` picks a free one.
@@ -626,9 +627,8 @@ class FakeSentry(FakeHTTPServer):
         split = urlsplit(raw_path)
         params = dict(parse_qsl(split.query, keep_blank_values=True))
         info: dict[str, Any] = {"method": method, "path": split.path, "query": params, "headers": headers}
+        arrived = time.monotonic()
         self._record(info)
-        if self.latency:
-            time.sleep(self.latency)
         with self._rl_lock:
             self._in_flight += 1
         try:
@@ -638,6 +638,11 @@ class FakeSentry(FakeHTTPServer):
                 if changed is not None:
                     response = changed
                     break
+            # Like a remote API's, the latency includes the server's own work: the answer leaves
+            # ``latency`` after the request arrived, not ``latency`` plus the fake's CPU time.
+            remaining = self.latency - (time.monotonic() - arrived)
+            if remaining > 0:
+                time.sleep(remaining)
         finally:
             with self._rl_lock:
                 self._in_flight -= 1

@@ -133,8 +133,12 @@ def test_post_with_templated_body_and_payload_cursor(api: Any, tmp_path: Path):
     assert api.requests[0]["headers"]["authorization"] == "Bearer s3cret"
 
 
-def test_a_repeating_cursor_stops_with_an_error_and_keeps_what_was_read(api: Any, tmp_path: Path):
-    api.handler = lambda *a: (200, {}, {"items": [{"id": "x"}], "next": "same"})
+@pytest.mark.parametrize("source", ["payload", "header"])  # read in turn / read ahead
+def test_a_repeating_cursor_stops_with_an_error_and_keeps_what_was_read(
+    api: Any, tmp_path: Path, source: str
+):
+    api.handler = lambda *a: (200, {"X-Next": "same"}, {"items": [{"id": "x"}], "next": "same"})
+    value = ".next" if source == "payload" else '.["x-next"]'
     integration = integration_from(
         tmp_path,
         f"""
@@ -144,11 +148,13 @@ def test_a_repeating_cursor_stops_with_an_error_and_keeps_what_was_read(api: Any
           external_id: .id
           http_polling:
             url: "{api.url}/x?c={{{{ cursor }}}}"
-            next_cursor: {{from: payload, value: .next}}
+            next_cursor: {{from: {source}, value: '{value}'}}
         """,
     )
-    result = runner_for(integration.extractor("thing")).run()
-    assert not result.complete and result.pages == 2
+    runner = runner_for(integration.extractor("thing"))
+    assert runner.reads_ahead is (source == "header")
+    result = runner.run()
+    assert not result.complete and result.pages == 2 and len(api.requests) == 2
     assert "gave 'same' again after page 2" in result.error and "extract.yaml" in result.error
     assert [r["external_id"] for r in result.records] == ["x"]
 

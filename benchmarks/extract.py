@@ -323,7 +323,12 @@ def main() -> int:
     parser.add_argument("--projects", type=int, default=200)
     parser.add_argument("--issues", type=int, default=500, help="issues per project")
     parser.add_argument("--page-size", type=int, default=100)
-    parser.add_argument("--latency-ms", type=float, default=30.0, help="each answer leaves this long after its request arrived")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=30.0,
+        help="each answer leaves this long after its request arrived",
+    )
     parser.add_argument(
         "--concurrency",
         type=lambda s: [int(x) for x in s.split(",")],

@@ -12,7 +12,9 @@
    connection errors, timeouts, a 2xx body that is not JSON), and fails at once on 401/403
    naming the secrets the request used, never their values;
 5. returns a 2xx :class:`HttpResponse` whose body is known to be JSON (:meth:`HttpResponse.json`
-   returns the decoded value without parsing again).
+   returns the decoded value without parsing again). With ``decode=False`` it returns the first
+   2xx as it came, so the runner can request the next page from its headers while this one is
+   decoded; :meth:`HttpFetcher.decoded` then decodes it, or fetches it again if it cannot.
 
 Redirects are not followed: a redirect could carry the token to another host.
 """
@@ -225,7 +227,7 @@ class HttpFetcher:
         :param guard: checks the URL before anything is sent (default: the fetcher's guard).
         :param decode: decode a 2xx body as JSON, sending again while it is not. ``False`` returns
             the first 2xx as it came, so a caller can act on its headers first; if the body then
-            proves unreadable, :meth:`fetch_again` carries on within the same attempt budget.
+            proves unreadable, :meth:`decoded` carries on within the same attempt budget.
         :raises OriginError: the URL is outside the allowed origins (nothing was sent).
         :raises AuthError: HTTP 401/403 (after one fresh OAuth token, when OAuth supplied it).
         :raises HttpError: any other failure, after the retries the policy allows.
@@ -235,20 +237,21 @@ class HttpFetcher:
             guard.check(request.url)
         return self._fetch(request, decode=decode, attempt=0, json_failures=0)
 
-    def fetch_again(self, request: HttpRequest, unreadable: HttpResponse) -> HttpResponse:
-        """The decoded answer to ``request``, after ``fetch(request, decode=False)`` gave ``unreadable``.
+    def decoded(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """The decoded answer to ``request``, given the ``response`` of ``fetch(request, decode=False)``.
 
-        A readable body is decoded and ``unreadable`` returned. Otherwise this waits as for any
-        retry and sends again, counting ``unreadable`` as the first failed attempt.
+        A readable body is decoded and ``response`` returned. Otherwise this waits as for any
+        retry and sends again, counting ``response`` as the first failed attempt, and returns the
+        new answer.
 
         :raises HttpError: the body is still not JSON when the attempts run out.
         """
         try:
-            unreadable._payload = decode_json(unreadable.content)
+            response._payload = decode_json(response.content)
         except ValueError as exc:
-            self._after_unreadable(request, unreadable, exc, json_failures=1)
-            return self._fetch(request, decode=True, attempt=unreadable.attempts, json_failures=1)
-        return unreadable
+            self._after_unreadable(request, response, exc, json_failures=1)
+            return self._fetch(request, decode=True, attempt=response.attempts, json_failures=1)
+        return response
 
     def _fetch(self, request: HttpRequest, *, decode: bool, attempt: int, json_failures: int) -> HttpResponse:
         policy = self.retry

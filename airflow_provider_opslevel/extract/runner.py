@@ -259,7 +259,7 @@ class ExtractorRunner:
         response: HttpResponse,
     ) -> _Next | None:
         """Runs on the partition's page thread; returns the page's next cursor if it was fetched again."""
-        answer = self.fetcher.fetch_again(request, response)
+        answer = self.fetcher.decoded(request, response)
         self._store(result, by_id, answer.json(self.redact))
         return None if answer is response else _Next.of(self, answer)
 

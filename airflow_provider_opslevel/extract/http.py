@@ -195,7 +195,6 @@ class HttpFetcher:
         guard: OriginGuard | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.timeout = timeout
         self._redact = redact
         self.retry = retry or RetryPolicy()
         self.throttle = throttle or Throttle()

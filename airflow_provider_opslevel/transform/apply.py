@@ -30,7 +30,7 @@ def _fail(item: ComponentPlan, message: str) -> None:
 def _create_operations(plan: Plan) -> list[Any]:
     operations = []
     for item in plan.of("create"):
-        fields = dict(item.desired.fields)
+        fields = dict(item.fields)
         fields.setdefault("name", item.desired.alias)
         payload = {**component_input(fields), "type": {"alias": item.desired.kind}}
         operations.append(mutation("serviceCreate", input=payload, tag=item, idempotent=False))
@@ -43,7 +43,7 @@ def _write_operations(item: ComponentPlan, created: bool) -> list[Any]:
     owner = item.current.id
     changed = {change.field for change in item.changes}
     operations = []
-    fields = {name: value for name, value in item.desired.fields.items() if name in changed}
+    fields = {name: value for name, value in item.fields.items() if name in changed}
     if fields and not created:
         operations.append(
             mutation("serviceUpdate", input={**component_input(fields), "id": owner}, tag=(item, "fields"))

@@ -1,21 +1,38 @@
-"""Map extracted records to the components they describe (``transforms:``)."""
+"""Map extracted records to the components they describe (``transforms:``).
+
+A ``properties:`` key is kept as written: whether it is a custom property or a built-in field
+depends on the component type's property definitions, which the plan knows (see
+:func:`~airflow_provider_opslevel.transform.plan.route`).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.errors import ExpressionError, Location, OpsLevelIntegrationError
 from airflow_provider_opslevel.extract.results import KindResult
-from airflow_provider_opslevel.opslevel.catalog import BUILTIN_FIELDS
 from airflow_provider_opslevel.transform.deletion import partition_of
+
+# Longer aliases are refused: an identifier that long is a mapping mistake (the whole record,
+# a body of text), and it would be sent, stored and logged on every sync.
+MAX_ALIAS_CHARS = 255
+# A problem quotes at most this much of a value or of jq's message.
+QUOTE_CHARS = 80
+MESSAGE_CHARS = 1000
 
 
 @dataclass
 class DesiredComponent:
-    """What the source data says one component should look like."""
+    """What the source data says one component should look like.
+
+    :ivar fields: built-in fields from ``default_properties`` (text; null ones left out).
+    :ivar properties: every ``properties:`` key with its value, not yet routed to a custom
+        property or a built-in field.
+    """
 
     kind: str
     alias: str
@@ -28,6 +45,8 @@ class DesiredComponent:
     """``external_kind:external_id`` of each record that produced it."""
     partition: str = ""
     """The extraction partition of its first record (``kind`` or ``kind/parent``)."""
+    disagreements: list[str] = field(default_factory=list)
+    """Keys on which the records merged into this component gave different values."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -37,9 +56,22 @@ class DesiredComponent:
         return [(tag["key"], tag["value"]) for tag in self.tags]
 
     def merge(self, other: DesiredComponent) -> None:
-        """Fold in what another transform (sharing kind and identifier) says about this component."""
-        self.fields.update(other.fields)
-        self.properties.update(other.properties)
+        """Fold in what another record (sharing kind and identifier) says about this component.
+
+        The later record wins a key both give; a different value is remembered, since one of
+        the two values is then not written.
+        """
+        for label, mine, theirs in (
+            ("", self.fields, other.fields),
+            ("properties.", self.properties, other.properties),
+        ):
+            for name, value in theirs.items():
+                if name in mine and mine[name] != value:
+                    self.disagreements.append(
+                        f"{label}{name}: {quote(mine[name])} ({', '.join(self.sources)}) and "
+                        f"{quote(value)} ({', '.join(other.sources)}); the last one is used"
+                    )
+                mine[name] = value
         self.aliases += [alias for alias in other.aliases if alias not in self.aliases]
         self.tags += [tag for tag in other.tags if tag not in self.tags]
         self.sources += other.sources
@@ -49,18 +81,40 @@ class DesiredComponent:
 
 @dataclass
 class MappingIssue:
-    """A record that could not be mapped; it is reported, never silently dropped."""
+    """A record that could not be mapped; it is reported, never silently dropped.
+
+    :ivar where: the transform key that failed (``transform.yaml:9: transforms[0] (issue) properties.url``).
+    """
 
     source: str
     where: str
     message: str
+    opslevel_kind: str = ""
+
+    @property
+    def external_kind(self) -> str:
+        return self.source.split(":", 1)[0]
 
     def __str__(self) -> str:
         return f"{self.source}: {self.where}: {self.message}"
 
 
 class MappingError(OpsLevelIntegrationError):
-    pass
+    """A value a transform key gave cannot be used (``where``: that key, once known)."""
+
+    def __init__(self, message: str, where: Location | None = None) -> None:
+        self.where = where
+        self.detail = message
+        super().__init__(message if where is None else f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.detail, self.where))
+
+
+def quote(value: Any) -> str:
+    """A value as JSON, cut to :data:`QUOTE_CHARS` (problems must stay readable)."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= QUOTE_CHARS else f"{text[: QUOTE_CHARS - 3]}... ({len(text)} characters)"
 
 
 def as_text(value: Any, what: str) -> str:
@@ -68,7 +122,19 @@ def as_text(value: Any, what: str) -> str:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return json.dumps(value)
-    raise MappingError(f"{what} must be a string or a number, got {json.dumps(value)[:80]}")
+    raise MappingError(f"{what} must be a string or a number, got {quote(value)}")
+
+
+def as_alias(value: Any, what: str) -> str:
+    """An alias as OpsLevel stores it (surrounding blanks trimmed), or why it cannot be one."""
+    alias = as_text(value, what).strip()
+    if not alias:
+        raise MappingError(f"{what} gave a blank alias {quote(value)}")
+    if len(alias) > MAX_ALIAS_CHARS:
+        raise MappingError(
+            f"{what} gave an alias of {len(alias)} characters (at most {MAX_ALIAS_CHARS}): {quote(alias)}"
+        )
+    return alias
 
 
 def jq_value(expression: Any, data: Any) -> Any:
@@ -86,56 +152,80 @@ def tags_of(expression: Any, data: Any) -> list[dict[str, str]]:
             if tag is None:
                 continue
             if not isinstance(tag, dict) or set(tag) != {"key", "value"}:
-                raise MappingError(f"tags must be {{key, value}} objects, got {json.dumps(tag)[:80]}")
+                raise MappingError(f"tags must be {{key, value}} objects, got {quote(tag)}")
             tags.append(
                 {"key": as_text(tag["key"], "a tag key"), "value": as_text(tag["value"], "a tag value")}
             )
     return tags
 
 
-def aliases_of(expressions: list[Any], data: Any) -> list[str]:
+def aliases_of(expression: Any, data: Any) -> list[str]:
     aliases: list[str] = []
-    for expression in expressions:
-        for output in expression.all(data):
-            for alias in output if isinstance(output, list) else [output]:
-                if alias is not None and alias != "":
-                    aliases.append(as_text(alias, "an alias"))
+    for output in expression.all(data):
+        for alias in output if isinstance(output, list) else [output]:
+            if alias is not None and alias != "":
+                aliases.append(as_alias(alias, "an alias"))
     return aliases
 
 
-def map_record(transform: Any, record: dict[str, Any]) -> DesiredComponent | None:
-    """The component one record describes, or ``None`` when the identifier is null (skipped)."""
+@contextmanager
+def _at(expression: Any) -> Iterator[None]:
+    """Failures inside name the transform key of ``expression`` (its index, external_kind and line)."""
+    try:
+        yield
+    except (ExpressionError, MappingError) as exc:
+        where: Location | None = getattr(expression, "where", None)
+        if exc.where is not None or where is None:
+            raise
+        raise type(exc)(exc.detail, where) from exc
+
+
+def identifier_of(transform: Any, data: Any) -> str:
+    """The one alias ``opslevel_identifier`` gives: no value, several or a blank one is an error."""
+    expression = transform.opslevel_identifier
+    with _at(expression):
+        outputs = expression.all(data)
+        if len(outputs) != 1:
+            shown = ", ".join(quote(output) for output in outputs[:3])
+            raise MappingError(
+                f"opslevel_identifier {expression.source!r} gave {len(outputs)} values"
+                + (f" ({shown}{', ...' if len(outputs) > 3 else ''})" if outputs else "")
+                + "; it must give exactly one"
+            )
+        if outputs[0] is None or outputs[0] == "":
+            raise MappingError(f"opslevel_identifier {expression.source!r} gave {json.dumps(outputs[0])}")
+        return as_alias(outputs[0], "opslevel_identifier")
+
+
+def map_record(transform: Any, record: dict[str, Any]) -> DesiredComponent:
+    """The component one record describes.
+
+    :raises ExpressionError: a jq expression failed (located at its key).
+    :raises MappingError: a value cannot be used (located at its key).
+    """
     data = record["data"]
-    identifier = transform.opslevel_identifier.first(data)
-    if identifier is None or identifier == "":
-        raise MappingError(
-            f"opslevel_identifier {transform.opslevel_identifier.source!r} gave {json.dumps(identifier)}"
-        )
     desired = DesiredComponent(
         kind=transform.opslevel_kind,
-        alias=as_text(identifier, "opslevel_identifier"),
+        alias=identifier_of(transform, data),
         on_not_found=transform.on_component_not_found,
         sources=[f"{transform.external_kind}:{record['external_id']}"],
         partition=partition_of(transform.external_kind, record.get("parent")),
     )
-    defaults = transform.default_properties
-    for name, expression in defaults.items():
-        if name == "tags":
-            desired.tags = tags_of(expression, data)
-        else:
-            desired.fields[name] = jq_value(expression, data)
+    for name, expression in transform.default_properties.items():
+        with _at(expression):
+            if name == "tags":
+                desired.tags = tags_of(expression, data)
+                continue
+            value = jq_value(expression, data)
+            if value is not None:  # a null built-in field leaves OpsLevel's value alone
+                desired.fields[name] = as_text(value, f"default_properties.{name}")
     for name, expression in transform.properties.items():
-        value = jq_value(expression, data)
-        if name in BUILTIN_FIELDS:
-            desired.fields[name] = value
-        else:
-            desired.properties[name] = value
-    for name, value in list(desired.fields.items()):
-        if value is None:
-            del desired.fields[name]  # a null built-in field leaves OpsLevel's value alone
-        else:
-            desired.fields[name] = as_text(value, name)
-    desired.aliases = [a for a in aliases_of(transform.aliases, data) if a != desired.alias]
+        with _at(expression):
+            desired.properties[name] = jq_value(expression, data)
+    for expression in transform.aliases:
+        with _at(expression):
+            found = aliases_of(expression, data)
+        desired.aliases += [a for a in found if a != desired.alias and a not in desired.aliases]
     return desired
 
 
@@ -151,17 +241,27 @@ def map_records(
     for index, transform in enumerate(transforms):
         kind = kinds.get(transform.external_kind)
         for record in kind.records if kind else []:
-            source = f"{transform.external_kind}:{record['external_id']}"
             try:
                 component = map_record(transform, record)
             except OpsLevelIntegrationError as exc:
-                where = getattr(transform, "where", f"transforms[{index}]")
-                issues.append(MappingIssue(source=source, where=str(where), message=str(exc)))
-                continue
-            if component is None:
+                issues.append(issue_of(transform, index, record, exc))
                 continue
             if component.key in desired:
                 desired[component.key].merge(component)
             else:
                 desired[component.key] = component
     return desired, issues
+
+
+def issue_of(transform: Any, index: int, record: dict[str, Any], exc: Exception) -> MappingIssue:
+    """The report line for a record ``transform`` (at ``index``) could not map."""
+    where = getattr(exc, "where", None) or getattr(transform, "where", None)
+    message = getattr(exc, "detail", None) or str(exc)
+    if len(message) > MESSAGE_CHARS:
+        message = f"{message[: MESSAGE_CHARS - 3]}... ({len(message)} characters)"
+    return MappingIssue(
+        source=f"{transform.external_kind}:{record['external_id']}",
+        where=str(where or f"transforms[{index}] ({transform.external_kind})"),
+        message=message,
+        opslevel_kind=transform.opslevel_kind,
+    )

@@ -6,10 +6,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_opslevel.opslevel.catalog import Component, ComponentType
+from airflow_provider_opslevel.opslevel.catalog import BUILTIN_FIELDS, Component, ComponentType
 from airflow_provider_opslevel.transform.coerce import coerce, problems
 from airflow_provider_opslevel.transform.deletion import is_managed, ownership_tags
-from airflow_provider_opslevel.transform.mapping import DesiredComponent
+from airflow_provider_opslevel.transform.mapping import DesiredComponent, MappingError, as_text
+
+CUSTOM = "custom property"
+BUILTIN = "built-in field"
 
 ACTIONS = ("create", "update", "unchanged", "delete", "skip", "suggest", "conflict", "error")
 
@@ -32,6 +35,8 @@ class ComponentPlan:
     desired: DesiredComponent
     current: Component | None = None
     changes: list[Change] = field(default_factory=list)
+    fields: dict[str, Any] = field(default_factory=dict)
+    """The desired built-in fields: ``default_properties`` and the ``properties`` routed to one."""
     properties: dict[str, Any] = field(default_factory=dict)
     """The desired custom properties, coerced to their definitions; invalid ones left out."""
     stale_tags: list[dict[str, str]] = field(default_factory=list)
@@ -60,13 +65,38 @@ def tag_pair(tag: dict[str, str]) -> tuple[str, str]:
     return (tag["key"], tag["value"])
 
 
+def route(name: str, component_type: ComponentType | None) -> str:
+    """Where a ``properties:`` key is written: :data:`CUSTOM` or :data:`BUILTIN`.
+
+    A property definition of the component type wins, even one named like a built-in field
+    (``tier``, ``owner``...); only a key the type does not define goes to the built-in field of
+    that name. Any other key is a custom property (reported when the type does not define it).
+    """
+    if component_type is not None and name in component_type.definitions:
+        return CUSTOM
+    return BUILTIN if name in BUILTIN_FIELDS else CUSTOM
+
+
 def fit_properties(
     desired: DesiredComponent, component_type: ComponentType
-) -> tuple[dict[str, Any], list[str]]:
-    """Coerce each property to its definition; report the ones that do not exist or cannot fit."""
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Route each ``properties:`` key (see :func:`route`) and fit its value.
+
+    :returns: the built-in fields (``default_properties`` overridden by routed keys), the custom
+        properties coerced to their definitions, and why the others cannot be written.
+    """
+    fields = dict(desired.fields)
     fitted: dict[str, Any] = {}
     issues: list[str] = []
     for name, value in desired.properties.items():
+        if route(name, component_type) == BUILTIN:
+            if value is None:
+                continue  # a null built-in field leaves OpsLevel's value alone
+            try:
+                fields[name] = as_text(value, f"properties.{name} (the built-in field {name!r})")
+            except MappingError as exc:
+                issues.append(exc.detail)
+            continue
         definition = component_type.definitions.get(name)
         if definition is None:
             issues.append(
@@ -80,7 +110,7 @@ def fit_properties(
             issues.append(f"property {name!r}: {'; '.join(reasons)}")
             continue
         fitted[name] = value
-    return fitted, issues
+    return fields, fitted, issues
 
 
 def diff(item: ComponentPlan) -> list[Change]:
@@ -91,10 +121,10 @@ def diff(item: ComponentPlan) -> list[Change]:
     properties = current.properties if current else {}
     changes = [
         Change(name, fields.get(name), value)
-        for name, value in desired.fields.items()
+        for name, value in item.fields.items()
         if fields.get(name) != value
     ]
-    if current is None and "name" not in desired.fields:
+    if current is None and "name" not in item.fields:
         changes.insert(0, Change("name", None, desired.alias))
     changes += [
         Change("alias", None, alias) for alias in [desired.alias, *desired.aliases] if alias not in aliases
@@ -133,13 +163,18 @@ def plan_component(
         it created before) with ownership tags, which deletion relies on.
     :param last_seen: push integrations: stamp managed components with this day.
     """
-    item = ComponentPlan("unchanged", desired, current)
+    item = ComponentPlan("unchanged", desired, current, fields=dict(desired.fields))
     if current is not None and not current.is_kind(desired.kind):
-        item.action = "conflict"
-        item.message = (
+        held = (
             f"alias {desired.alias!r} is held by {current.name!r} ({current.id}), a {current.kind!r} "
-            f"component, not a {desired.kind!r}; left untouched"
+            f"component, not a {desired.kind!r}"
         )
+        if desired.on_not_found == "create":
+            item.action = "conflict"
+            item.message = f"{held}; left untouched"
+        else:  # no component of this kind has the alias: exactly what skip and suggest skip
+            item.action = "skip"
+            item.message = f"{held}; skipped (on_component_not_found: {desired.on_not_found})"
         return item
     if component_type is None:
         item.action = "error"
@@ -148,7 +183,8 @@ def plan_component(
             "Types) or declare it in the integration's catalog document"
         )
         return item
-    item.properties, item.problems = fit_properties(desired, component_type)
+    item.fields, item.properties, item.problems = fit_properties(desired, component_type)
+    item.problems += [f"records disagree on {note}" for note in desired.disagreements]
     creating = current is None and desired.on_not_found == "create"
     if integration_id and (creating or (current is not None and is_managed(current, integration_id))):
         marks = ownership_tags(integration_id, desired.partition, last_seen)
@@ -157,6 +193,10 @@ def plan_component(
     if current is None:
         item.action = "create" if desired.on_not_found == "create" else desired.on_not_found
         item.changes = diff(item) if item.action == "create" else []
+        if item.action == "skip":
+            item.message = (
+                f"no {desired.kind!r} component has this alias; skipped (on_component_not_found: skip)"
+            )
         return item
     item.changes = diff(item)
     item.action = "update" if item.changes else "unchanged"

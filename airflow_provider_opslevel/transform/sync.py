@@ -12,7 +12,12 @@ from typing import Any
 
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.extract.results import KindResult, collect
-from airflow_provider_opslevel.opslevel.catalog import Component, ComponentType, OpsLevelCatalog
+from airflow_provider_opslevel.opslevel.catalog import (
+    BUILTIN_FIELDS,
+    Component,
+    ComponentType,
+    OpsLevelCatalog,
+)
 from airflow_provider_opslevel.transform.apply import apply_plan
 from airflow_provider_opslevel.transform.deletion import (
     PARTITION_TAG,
@@ -24,7 +29,15 @@ from airflow_provider_opslevel.transform.deletion import (
     tag_value,
 )
 from airflow_provider_opslevel.transform.mapping import DesiredComponent, MappingIssue, map_records
-from airflow_provider_opslevel.transform.plan import ACTIONS, Change, ComponentPlan, Plan, plan_component
+from airflow_provider_opslevel.transform.plan import (
+    ACTIONS,
+    CUSTOM,
+    Change,
+    ComponentPlan,
+    Plan,
+    plan_component,
+    route,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +67,15 @@ class SyncReport:
     extraction: dict[str, KindResult] = field(default_factory=dict)
     mapping_issues: list[MappingIssue] = field(default_factory=list)
     deletions: list[DeletionDecision] = field(default_factory=list)
+    property_keys: list[dict[str, str]] = field(default_factory=list)
+    """Where each transform's ``properties:`` keys are written (see :func:`property_routes`)."""
+
+    def unmapped(self) -> dict[str, int]:
+        """Records that could not be mapped, per external_kind (each is also a problem)."""
+        counts: dict[str, int] = {}
+        for issue in self.mapping_issues:
+            counts[issue.external_kind] = counts.get(issue.external_kind, 0) + 1
+        return counts
 
     def extraction_failures(self) -> list[str]:
         failures = []
@@ -98,10 +120,16 @@ class SyncReport:
                 for name, kind in self.extraction.items()
             },
             "components": details,
+            "unmapped": self.unmapped(),
+            "skipped": [
+                {"kind": item.desired.kind, "alias": item.desired.alias, "reason": item.message}
+                for item in self.plan.of("skip")[:DETAIL_LIMIT]
+            ],
             "suggested": [
-                {"kind": item.desired.kind, "alias": item.desired.alias, "fields": item.desired.fields}
+                {"kind": item.desired.kind, "alias": item.desired.alias, "fields": item.fields}
                 for item in self.plan.of("suggest")
             ],
+            "property_keys": self.property_keys,
             "deletions": {
                 decision.kind: {
                     "managed": decision.managed,
@@ -125,7 +153,14 @@ class SyncReport:
     def describe(self) -> str:
         """A readable plan: the table, then the field-level changes of the first components."""
         lines = [self.table()]
-        for action in ("create", "update", "delete", "suggest", "conflict", "error"):
+        unmapped = self.unmapped()
+        if unmapped:
+            counts = ", ".join(f"{count} {kind}" for kind, count in sorted(unmapped.items()))
+            lines.append(f"\nRecords that could not be mapped (listed as problems): {counts}")
+        if self.property_keys:
+            lines.append("\nproperties keys:")
+            lines += ["  " + line for line in property_table(self.property_keys).splitlines()]
+        for action in ("create", "update", "delete", "skip", "suggest", "conflict", "error"):
             items = self.plan.of(action)
             if not items:
                 continue
@@ -150,7 +185,7 @@ class SyncReport:
                         [
                             i.desired.kind,
                             i.desired.alias,
-                            str(i.desired.fields.get("name", "")),
+                            str(i.fields.get("name", "")),
                             i.desired.sources[0],
                         ]
                         for i in suggested
@@ -161,6 +196,52 @@ class SyncReport:
             if decision.held:
                 lines.append(f"\nDeletion held for {decision.kind}: {decision.held}")
         return "\n".join(lines)
+
+
+def property_routes(
+    transforms: Sequence[Any], types: Mapping[str, ComponentType | None]
+) -> list[dict[str, str]]:
+    """Where each ``properties:`` key of each transform is written, and why.
+
+    :param types: the component types known (read from OpsLevel, or declared in the catalog
+        document); a kind missing or ``None`` is routed by name alone.
+    """
+    rows = []
+    for index, transform in enumerate(transforms):
+        kind = transform.opslevel_kind
+        component_type = types.get(kind)
+        for key in transform.properties:
+            writes = route(key, component_type)
+            if component_type is None:
+                why = f"component type {kind!r} not known here" + (
+                    f"; a property {key!r} defined on it would take the key" if writes != CUSTOM else ""
+                )
+            elif writes == CUSTOM and key in component_type.definitions:
+                why = f"{kind!r} defines property {key!r}" + (
+                    f", which wins over the built-in field {key!r}" if key in BUILTIN_FIELDS else ""
+                )
+            elif writes == CUSTOM:
+                why = f"{kind!r} does not define property {key!r}: every value is reported, none written"
+            else:
+                why = f"{kind!r} defines no property {key!r}"
+            rows.append(
+                {
+                    "transform": f"transforms[{index}] ({transform.external_kind})",
+                    "opslevel_kind": kind,
+                    "key": key,
+                    "writes": writes,
+                    "why": why,
+                }
+            )
+    return rows
+
+
+def property_table(rows: list[dict[str, str]]) -> str:
+    """:func:`property_routes` as a fixed-width table."""
+    return table(
+        ["transform", "key", "writes", "why"],
+        [[row["transform"], row["key"], row["writes"], row["why"]] for row in rows],
+    )
 
 
 @dataclass
@@ -235,7 +316,7 @@ def _deletions(
     if options.deletion.integration_id is None:
         return [], []
     proof = PartitionProof(extraction, options.parent_kinds)
-    failed_kinds = {issue.source.split(":", 1)[0] for issue in issues}
+    failed_kinds = {issue.external_kind for issue in issues}
     items: list[ComponentPlan] = []
     decisions = []
     for kind in sorted({t.opslevel_kind for t in transforms}):
@@ -267,6 +348,17 @@ def _deletions(
     return items, decisions
 
 
+def with_declared(existing: ComponentType | None, declared: ComponentType) -> ComponentType:
+    """A type as it will be once the catalog document is ensured: the declared type when OpsLevel
+    has none yet, else OpsLevel's with the declared definitions it lacks added."""
+    if existing is None:
+        return declared
+    merged = dataclasses.replace(existing, definitions=dict(existing.definitions))
+    for key, definition in declared.definitions.items():
+        merged.definitions.setdefault(key, definition)
+    return merged
+
+
 def plan_sync(
     transforms: Sequence[Any],
     extract_values: Iterable[Any],
@@ -279,9 +371,9 @@ def plan_sync(
     desired, issues = map_records(transforms, extraction)
     kinds = {t.opslevel_kind for t in transforms}
     state = read_state(catalog, kinds, (item.alias for item in desired.values()))
-    for kind, component_type in (options.declared or {}).items():
-        if kind in state.types and state.types[kind] is None:
-            state.types[kind] = component_type
+    for kind, declared in (options.declared or {}).items():
+        if kind in state.types:
+            state.types[kind] = with_declared(state.types[kind], declared)
     integration_id = options.deletion.integration_id
     stamp = None
     if options.expiry is not None:
@@ -297,7 +389,12 @@ def plan_sync(
     deletions, decisions = _deletions(transforms, desired, issues, extraction, state, options)
     plan.components += deletions
     return SyncReport(
-        plan=plan, dry_run=True, extraction=extraction, mapping_issues=issues, deletions=decisions
+        plan=plan,
+        dry_run=True,
+        extraction=extraction,
+        mapping_issues=issues,
+        deletions=decisions,
+        property_keys=property_routes(transforms, state.types),
     )
 
 

@@ -1,11 +1,12 @@
-"""jq expressions: compiled once at load time, evaluated against JSON-like Python values.
+"""jq expressions: checked and compiled once at load time, evaluated against JSON-like values.
 
-Thread safety: a program compiled by the ``jq`` bindings (``jq._Program``, jq.py >= 1.6) keeps a
-lock-guarded pool holding one ``jq_state``; an evaluation takes the pooled state or, when another
-thread holds it, compiles a private one, so no two threads ever share a ``jq_state``. Inputs are
-serialised to JSON text per evaluation, so no ``jv`` value is shared either. One
-:class:`JqExpression` (and the cached program behind it) may therefore be evaluated from many
-threads at once; ``tests/test_expressions.py`` has a smoke test.
+A program is first checked by :mod:`jq_policy` (no ``env``/``$ENV``, no modules: a refusal is a
+:class:`ConfigError` at the document's line) and compiled here only to report syntax errors.
+It is never evaluated in this process: plain paths (``.``, ``.a.b``, ``.[]``) run in Python and
+everything else in a :mod:`jq_sandbox` child with no environment, no files and time, memory and
+output limits. ``error``, ``halt`` and ``halt_error`` raise :class:`ExpressionError` (jq's library
+mode would end ``halt`` silently). Any number of threads may evaluate one expression at once:
+each call takes its own child process from the pool.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import jq
 
+from airflow_provider_opslevel import jq_policy, jq_sandbox
 from airflow_provider_opslevel.errors import ConfigError, ExpressionError, Location
 
 __all__ = ["JqExpression", "is_truthy"]
@@ -27,7 +29,8 @@ __all__ = ["JqExpression", "is_truthy"]
 def _compile(source: str) -> Any:
     # Keyed by source only: the same expression appears in many extractors and DAG re-parses.
     # lru_cache does not cache exceptions, so a bad expression is recompiled (cheaply) each time.
-    return jq.compile(source)
+    # Compiled only for its syntax errors; the program is never run in this process.
+    return jq.compile(jq_policy.wrap(source))
 
 
 def _jq_message(error: Exception) -> str:
@@ -38,6 +41,10 @@ def _jq_message(error: Exception) -> str:
 
 
 _PATH = re.compile(r"\s*(\.|(?:\.[A-Za-z_][A-Za-z0-9_]*)+|\.\[\])\s*")
+
+
+def _clip(source: str, limit: int = 80) -> str:
+    return source if len(source) <= limit else source[: limit - 3] + "..."
 
 
 def _jq_type(value: Any) -> str:
@@ -108,7 +115,7 @@ class JqExpression:
     :raises ConfigError: the program does not compile; the message carries jq's own message.
     """
 
-    __slots__ = ("_fast", "_program", "source", "where")
+    __slots__ = ("_fast", "_wrapped", "source", "where")
 
     def __init__(self, source: str, where: Location | None = None) -> None:
         self.source = source
@@ -117,13 +124,23 @@ class JqExpression:
             raise ConfigError.single(where, f"expected a jq expression string, got {type(source).__name__}")
         if not source.strip():
             raise ConfigError.single(where, "jq expression is empty (use '.' for the identity)")
+        if len(source) > jq_policy.MAX_PROGRAM_CHARS:
+            raise ConfigError.single(
+                where, f"jq expression is {len(source):,} characters long, over the limit of {jq_policy.MAX_PROGRAM_CHARS:,}"
+            )
+        uses = jq_policy.forbidden_uses(source)
+        if uses:
+            raise ConfigError.single(
+                where, f"jq expression {_clip(source)!r} is not allowed: " + "; ".join(str(use) for use in uses)
+            )
         try:
-            self._program = _compile(source)
+            _compile(source)
         except ValueError as error:
             raise ConfigError.single(
                 where, f"invalid jq expression {source!r}: {_jq_message(error)}"
             ) from None
         self._fast = _fast_path(source)
+        self._wrapped = jq_policy.wrap(source)
 
     def all(self, value: Any) -> list[Any]:
         """Run the program on ``value`` and return every output.
@@ -131,14 +148,7 @@ class JqExpression:
         :param value: a JSON-like value (dicts, lists, str, int, float, bool, None).
         :raises ExpressionError: jq failed (for example indexing a string with a key).
         """
-        try:
-            if self._fast is not None:
-                return self._fast(value)
-            return list(self._program.input_value(value).all())
-        except ValueError as error:
-            raise self._error(_jq_message(error)) from None
-        except TypeError as error:  # json.dumps of the input failed: not JSON-like data
-            raise self._error(f"input is not JSON: {error}") from None
+        return self._run(value, first_only=False)
 
     def first(self, value: Any, default: Any = None) -> Any:
         """Run the program on ``value`` and return its first output, or ``default`` if it has none.
@@ -147,15 +157,8 @@ class JqExpression:
         :param default: returned when the program produces no output (``empty``).
         :raises ExpressionError: jq failed.
         """
-        try:
-            if self._fast is not None:
-                outputs = self._fast(value)
-                return outputs[0] if outputs else default
-            return next(iter(self._program.input_value(value)), default)
-        except ValueError as error:
-            raise self._error(_jq_message(error)) from None
-        except TypeError as error:
-            raise self._error(f"input is not JSON: {error}") from None
+        outputs = self._run(value, first_only=True)
+        return outputs[0] if outputs else default
 
     def test(self, value: Any) -> bool:
         """Return whether the first output is truthy in jq's sense (not ``false``/``null``).
@@ -167,8 +170,20 @@ class JqExpression:
         """
         return is_truthy(self.first(value))
 
+    def _run(self, value: Any, first_only: bool) -> list[Any]:
+        try:
+            if self._fast is not None:
+                return self._fast(value)
+            return jq_sandbox.evaluate(self._wrapped, value, first_only)
+        except jq_sandbox.SandboxLimitError as error:
+            raise self._error(f"stopped: {error}") from None
+        except (ValueError, jq_sandbox.SandboxError) as error:
+            raise self._error(_jq_message(error)) from None
+        except TypeError as error:  # the input is not JSON-like data
+            raise self._error(f"input is not JSON: {error}") from None
+
     def _error(self, jq_message: str) -> ExpressionError:
-        return ExpressionError(f"jq expression {self.source!r} failed: {jq_message}", self.where)
+        return ExpressionError(f"jq expression {_clip(self.source)!r} failed: {jq_message}", self.where)
 
     def __repr__(self) -> str:
         return f"JqExpression({self.source!r})"

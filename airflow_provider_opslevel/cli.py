@@ -40,10 +40,17 @@ from airflow_provider_opslevel.transform.deletion import DeletionPolicy
 from airflow_provider_opslevel.transform.mapping import (
     DesiredComponent,
     MappingIssue,
+    issue_of,
     map_record,
     map_records,
 )
-from airflow_provider_opslevel.transform.sync import SyncOptions, plan_sync, table
+from airflow_provider_opslevel.transform.sync import (
+    SyncOptions,
+    plan_sync,
+    property_routes,
+    property_table,
+    table,
+)
 
 PROG = "opslevel-integration"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -239,7 +246,16 @@ def summary(integration: Integration, document: CatalogDocument | None) -> dict[
         },
         "secrets": sorted({name for e in extractors for name in e["secrets"]}),
         "catalog": catalog,
+        "property_keys": offline_property_keys(integration, document),
     }
+
+
+def offline_property_keys(integration: Integration, document: CatalogDocument | None) -> list[dict[str, str]]:
+    """Where each ``properties:`` key goes, judged by the catalog document's types (no network)."""
+    from airflow_provider_opslevel.catalog_setup.planning import declared_component_types
+
+    declared = declared_component_types(document) if document is not None else {}
+    return property_routes(integration.transforms, declared)
 
 
 def summary_text(info: dict[str, Any]) -> list[str]:
@@ -265,6 +281,7 @@ def summary_text(info: dict[str, Any]) -> list[str]:
         f"kinds: external {', '.join(kinds['external'])}; OpsLevel {', '.join(kinds['opslevel']) or 'none'}"
     )
     lines.append(f"secrets: {', '.join(info['secrets']) or 'none'}")
+    lines += property_keys_text(info["property_keys"])
     catalog = info["catalog"]
     if catalog is not None:
         types = ", ".join(
@@ -275,6 +292,15 @@ def summary_text(info: dict[str, Any]) -> list[str]:
             f"{', '.join(catalog['relationship_definitions']) or 'none'}"
         )
     return lines
+
+
+def property_keys_text(rows: list[dict[str, str]]) -> list[str]:
+    if not rows:
+        return []
+    return [
+        "properties keys (OpsLevel's definitions of the component type decide at run time):",
+        *("  " + line for line in property_table(rows).splitlines()),
+    ]
 
 
 def _dump(value: Any, **kwargs: Any) -> str:
@@ -594,9 +620,7 @@ def run_transforms(
             try:
                 component = map_record(transform, record)
             except OpsLevelIntegrationError as exc:
-                where = getattr(transform, "where", None) or f"transforms[{index}]"
-                source = f"{transform.external_kind}:{record['external_id']}"
-                issues.append(MappingIssue(source=source, where=str(where), message=str(exc)))
+                issues.append(issue_of(transform, index, record, exc))
                 continue
             if component is None:
                 skipped += 1
@@ -710,6 +734,7 @@ def cmd_test(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                 problems += mapping_problems
                 if args.no_opslevel:
                     report["plan_skipped"] = "--no-opslevel"
+                    report["property_keys"] = offline_property_keys(integration, document)
                 else:
                     report["plan"], plan_problems = run_plan(
                         integration, document, values, args, lookup, redact
@@ -777,6 +802,7 @@ def report_text(report: dict[str, Any], args: argparse.Namespace) -> list[str]:
     lines.append("")
     if report.get("plan_skipped"):
         lines.append("== plan against OpsLevel: skipped (--no-opslevel) ==")
+        lines += property_keys_text(report.get("property_keys") or [])
     elif plan is not None:
         lines.append(
             f"== plan against OpsLevel ({plan['url']}, connection {plan['connection']}): dry run, "

@@ -179,7 +179,6 @@ def _read_top(file: str, problems: list[ConfigProblem]) -> YamlMapping | None:
         top.problem(None, 1, f"the file is empty; {expected}")
         return None
     merged = YamlMapping()
-    merged.line, merged.positions, merged.duplicate_keys = 1, {}, []
     for document in documents:
         if not isinstance(document, YamlMapping):
             top.problem(None, getattr(document, "line", 1), f"{expected}, got {type_name(document)}")
@@ -187,9 +186,11 @@ def _read_top(file: str, problems: list[ConfigProblem]) -> YamlMapping | None:
         if not merged:
             merged.line = document.line
         merged.duplicate_keys.extend(document.duplicate_keys)
+        for key, line in document.first_lines.items():
+            merged.first_lines.setdefault(key, line)
         for key, value in document.items():
             if key in merged:
-                merged.duplicate_keys.append((key, document.position(key).key_line))
+                merged.add_duplicate(key, document.position(key).key_line)
             merged[key] = value
             merged.positions[key] = document.position(key)
     top.check_keys(merged, "", TOP_KEYS, hints=_TOP_HINTS)

@@ -118,7 +118,8 @@ class ItemContext:
         :param hints: extra text for specific unknown keys.
         """
         for key, line in mapping.duplicate_keys:
-            self.problem(f"{prefix}{key}", line, f"key '{key}' is given more than once")
+            first = mapping.first_lines.get(key, mapping.line)
+            self.problem(f"{prefix}{key}", line, f"key '{key}' is given more than once (first at line {first})")
         for key in mapping:
             if key not in allowed:
                 text = str(key)

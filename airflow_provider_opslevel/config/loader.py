@@ -122,7 +122,6 @@ def _read_document(
         return None
     top = ItemContext(file, problems)
     merged = YamlMapping()
-    merged.line, merged.positions, merged.duplicate_keys = 1, {}, []
     for document in documents:
         if not isinstance(document, YamlMapping):
             line = getattr(document, "line", 1)
@@ -135,9 +134,11 @@ def _read_document(
         if not merged:
             merged.line = document.line
         merged.duplicate_keys.extend(document.duplicate_keys)
+        for key, line in document.first_lines.items():
+            merged.first_lines.setdefault(key, line)
         for key, value in document.items():
             if key in merged:
-                merged.duplicate_keys.append((key, document.position(key).key_line))
+                merged.add_duplicate(key, document.position(key).key_line)
             merged[key] = value
             merged.positions[key] = document.position(key)
     if not documents:

@@ -434,7 +434,7 @@ def test_yaml_syntax_error_and_repeated_key(write: Write) -> None:
         problems(write, BASE.replace("  name: Sentry Issue\n", "  name: Sentry Issue\n  name: Again\n"))
     )
     assert where(problem)[1:] == (4, "component_types", 0, "sentry_issue", "name")
-    assert problem.message == "key 'name' is given more than once"
+    assert problem.message == "key 'name' is given more than once (first at line 3)"
 
 
 def test_every_problem_is_reported_at_once_and_pickles(write: Write) -> None:

@@ -115,7 +115,7 @@ def test_repeated_key(tmp_path: Path) -> None:
     extract = EXTRACT + "    url: https://other\n"
     problem = one(problems(tmp_path, extract))
     assert where(problem) == ("extract.yaml", 6, "extractors", 0, "project", "http_polling.url")
-    assert problem.message == "key 'url' is given more than once"
+    assert problem.message == "key 'url' is given more than once (first at line 5)"
 
 
 # ----------------------------------------------------------------------------- types

@@ -9,8 +9,10 @@ in the file is collected and raised together, each naming file, line, item and k
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +37,15 @@ from airflow_provider_opslevel.config.file_cache import FileCache
 from airflow_provider_opslevel.config.yaml_source import Position, YamlMapping, YamlSequence, load_yaml_file
 from airflow_provider_opslevel.errors import ConfigError, ConfigProblem, did_you_mean
 
-__all__ = ["clear_cache", "load_catalog"]
+__all__ = ["MAX_PATTERN_LENGTH", "MAX_SCHEMA_DEPTH", "clear_cache", "load_catalog"]
+
+#: Deepest nesting of mappings and lists inside one property's ``schema`` (``jsonschema``
+#: recurses a few frames per level when it validates).
+MAX_SCHEMA_DEPTH = 32
+#: Longest ``pattern`` (or ``patternProperties`` key) a schema may hold.
+MAX_PATTERN_LENGTH = 512
+# Keywords whose value is a URI jsonschema resolves; only "#..." (inside the schema) is allowed.
+_REFERENCE_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
 
 PathLike = str | os.PathLike[str]
 
@@ -370,11 +380,169 @@ def _schema(context: ItemContext, mapping: YamlMapping, prefix: str) -> dict[str
         hint = _JSON_TYPES_HINT if error.path and error.path[-1] == "type" else ""
         context.problem(f"{path}{suffix}", line, f"not a valid JSON Schema: {error.message}{hint}")
         return None
+    _check_untrusted_schema(context, value, path)
+    if len(context.problems) != problems_before:
+        return None
     return cast(dict[str, Any], schema)
 
 
-def _to_json(context: ItemContext, value: Any, path: str, line: int) -> Any:
+def _check_untrusted_schema(context: ItemContext, value: Any, path: str) -> None:
+    """Refuse what would make validating a value fetch a URI or backtrack for ever.
+
+    References must stay inside the schema (``#...``): jsonschema would otherwise fetch the URI
+    from the worker. Patterns are bounded in length and refused when they nest repeats ambiguously.
+    """
+    if isinstance(value, YamlSequence):
+        for number, item in enumerate(value):
+            _check_untrusted_schema(context, item, f"{path}[{number}]")
+        return
+    if not isinstance(value, YamlMapping):
+        return
+    for key, item in value.items():
+        line = value.position(key).value_line
+        if key in _REFERENCE_KEYS and isinstance(item, str) and not item.startswith("#"):
+            context.problem(
+                f"{path}.{key}",
+                line,
+                f"{key} '{item}' points outside the schema; only references inside it ('#/...') "
+                "are allowed, nothing is fetched",
+            )
+        elif key == "pattern" and isinstance(item, str):
+            _check_pattern(context, item, f"{path}.pattern", line)
+        elif key == "patternProperties" and isinstance(item, YamlMapping):
+            for pattern in item:
+                if isinstance(pattern, str):
+                    _check_pattern(
+                        context, pattern, f"{path}.patternProperties", item.position(pattern).key_line
+                    )
+        _check_untrusted_schema(context, item, f"{path}.{key}")
+
+
+def _check_pattern(context: ItemContext, pattern: str, path: str, line: int) -> None:
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        context.problem(
+            path, line, f"pattern is {len(pattern):,} characters long; the limit is {MAX_PATTERN_LENGTH}"
+        )
+    elif _backtracks(_sre_parser().parse(pattern)):
+        context.problem(
+            path,
+            line,
+            f"pattern '{pattern}' repeats a group that can match the same text in more than one way "
+            "(like (a+)+), which takes exponential time on some values; start or end each repetition "
+            "with a character the inner repeat cannot match, e.g. ^[a-z0-9]+(-[a-z0-9]+)*$",
+        )
+
+
+def _sre_parser() -> Any:
+    try:
+        return importlib.import_module("re._parser")  # Python 3.11+
+    except ImportError:  # pragma: no cover - Python 3.10
+        return importlib.import_module("sre_parse")
+
+
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT")  # a POSSESSIVE_REPEAT never backtracks
+_CATEGORIES = {
+    "CATEGORY_DIGIT": r"\d",
+    "CATEGORY_NOT_DIGIT": r"\D",
+    "CATEGORY_SPACE": r"\s",
+    "CATEGORY_NOT_SPACE": r"\S",
+    "CATEGORY_WORD": r"\w",
+    "CATEGORY_NOT_WORD": r"\W",
+}
+
+
+def _children(op: str, arg: Any) -> list[Any]:
+    """The sub-patterns of one parsed regex item."""
+    if op == "SUBPATTERN":
+        return [arg[-1]]
+    if op == "BRANCH":
+        return list(arg[1])
+    if op in ("ASSERT", "ASSERT_NOT"):
+        return [arg[1]]
+    if op == "ATOMIC_GROUP":
+        return [arg]
+    if op == "GROUPREF_EXISTS":
+        return [branch for branch in arg[1:] if branch is not None]
+    return []
+
+
+def _backtracks(items: Any) -> bool:
+    """Whether a parsed regex repeats a body that can split the same text in several ways."""
+    for op, arg in items:
+        name = str(op)
+        if name in _REPEATS and arg[1] > 1 and _ambiguous(arg[2]):
+            return True
+        children = [arg[2]] if name in _REPEATS else _children(name, arg)
+        if any(_backtracks(child) for child in children):
+            return True
+    return False
+
+
+def _ambiguous(body: Any) -> bool:
+    """A repeated body is ambiguous when it holds a variable repeat or alternatives starting alike,
+    unless it starts or ends with a literal character none of its variable repeats can match."""
+    items = list(body)
+    while len(items) == 1 and str(items[0][0]) == "SUBPATTERN":
+        items = list(items[0][1][-1])
+    variable: list[Any] = []
+    alike = False
+    stack = [items]
+    while stack:
+        for op, arg in stack.pop():
+            name = str(op)
+            if name in _REPEATS and arg[0] != arg[1]:
+                variable.append(arg[2])
+            if name == "BRANCH":
+                firsts = [list(branch)[:1] for branch in arg[1]]
+                alike = alike or any(firsts.count(first) > 1 for first in firsts)
+                if [] in firsts:  # "a|aa" is parsed as "a(?:|a)": an optional part
+                    variable.extend(branch for branch in arg[1] if list(branch))
+            stack.extend([arg[2]] if name in _REPEATS else _children(name, arg))
+    if alike:
+        return True
+    if not variable:
+        return False
+    for op, arg in (items[0], items[-1]):
+        if str(op) == "LITERAL" and not any(_may_match(repeat, chr(arg)) for repeat in variable):
+            return False
+    return True
+
+
+def _may_match(repeat: Any, char: str) -> bool:
+    """Whether a repeated item may match ``char`` (``True`` when it cannot tell)."""
+    items = list(repeat)
+    if len(items) != 1:
+        return True
+    op, arg = str(items[0][0]), items[0][1]
+    if op == "LITERAL":
+        return chr(arg) == char
+    if op == "NOT_LITERAL":
+        return chr(arg) != char
+    if op == "ANY":
+        return char != "\n"
+    if op != "IN":
+        return True
+    negate, found = False, False
+    for member, value in arg:
+        member = str(member)
+        if member == "NEGATE":
+            negate = True
+        elif member == "LITERAL":
+            found = found or chr(value) == char
+        elif member == "RANGE":
+            found = found or value[0] <= ord(char) <= value[1]
+        elif member == "CATEGORY" and str(value) in _CATEGORIES:
+            found = found or re.match(_CATEGORIES[str(value)], char) is not None
+        else:
+            return True
+    return found != negate
+
+
+def _to_json(context: ItemContext, value: Any, path: str, line: int, depth: int = 0) -> Any:
     """A plain JSON value from YAML; records a problem for anything JSON cannot hold."""
+    if isinstance(value, (YamlMapping, YamlSequence)) and depth == MAX_SCHEMA_DEPTH:
+        context.problem(path, line, f"the schema nests deeper than {MAX_SCHEMA_DEPTH} levels (the limit)")
+        return None
     if isinstance(value, YamlMapping):
         out: dict[str, Any] = {}
         for key, item in value.items():
@@ -384,11 +552,11 @@ def _to_json(context: ItemContext, value: Any, path: str, line: int) -> Any:
                     f"{path}.{key}", key_line, f"JSON Schema keys must be strings, got {type_name(key)}"
                 )
                 continue
-            out[key] = _to_json(context, item, f"{path}.{key}", value.position(key).value_line)
+            out[key] = _to_json(context, item, f"{path}.{key}", value.position(key).value_line, depth + 1)
         return out
     if isinstance(value, YamlSequence):
         return [
-            _to_json(context, item, f"{path}[{number}]", item_position.value_line)
+            _to_json(context, item, f"{path}[{number}]", item_position.value_line, depth + 1)
             for number, (item, item_position) in enumerate(value.entries())
         ]
     if isinstance(value, float) and not math.isfinite(value):

@@ -7,6 +7,12 @@ from typing import Any
 
 from jsonschema import exceptions as jsonschema_exceptions
 from jsonschema import validators
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+
+# Resolves only references inside the schema itself: jsonschema's default registry would fetch
+# any other URI ("http://169.254.169.254/...", "file:///...") from the worker.
+_LOCAL_ONLY = Registry()
 
 
 def _types(schema: dict[str, Any]) -> set[str]:
@@ -51,7 +57,7 @@ def problems(value: Any, schema: dict[str, Any]) -> list[str]:
     if not schema:
         return []
     try:
-        validator = validators.validator_for(schema)(schema)
+        validator = validators.validator_for(schema)(schema, registry=_LOCAL_ONLY)
         return [error.message for error in validator.iter_errors(value)]
-    except jsonschema_exceptions.SchemaError:
+    except (jsonschema_exceptions.SchemaError, Unresolvable):
         return []  # OpsLevel validates too; a schema we cannot read is not the record's fault

@@ -19,7 +19,7 @@ from airflow_provider_opslevel.catalog_setup.planning import declared_component_
 from airflow_provider_opslevel.config import load_integration
 from airflow_provider_opslevel.opslevel.catalog import BUILTIN_FIELDS, OpsLevelCatalog
 from airflow_provider_opslevel.opslevel.client import OpsLevelClient
-from airflow_provider_opslevel.testing import FakeOpsLevel
+from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry
 from airflow_provider_opslevel.transform.plan import BUILTIN, CUSTOM, route
 from airflow_provider_opslevel.transform.sync import SyncOptions, SyncReport, run_sync
 
@@ -404,3 +404,45 @@ def test_validate_lists_where_each_properties_key_goes(tmp_path, capsys):
         keys[0]["why"]
         == "component type 'widget' not known here; a property 'owner' defined on it would take the key"
     )
+
+
+def test_run_test_lists_where_each_properties_key_goes(capsys):
+    """``opslevel-integration test``: from OpsLevel's definitions, or offline from catalog.yaml."""
+    from airflow_helpers import OPSLEVEL_TOKEN, SENTRY_TOKEN, connections, environment
+
+    seed = Path(__file__).resolve().parents[2] / "dags" / "sentry_issues"
+    with (
+        FakeSentry(token=SENTRY_TOKEN, projects=1, issues_per_project=1) as sentry,
+        FakeOpsLevel(token=OPSLEVEL_TOKEN) as opslevel,
+    ):
+        opslevel.add_component_type(
+            "sentry_issue",
+            "Sentry Issue",
+            properties={"name": {"name": "Name", **STRING}, "url": {"name": "URL", **STRING}},
+        )
+        argv = ["test", str(seed / "extract.yaml"), str(seed / "transform.yaml")]
+        argv += ["--rewrite-origin", f"https://sentry.io={sentry.url}"]
+        with environment(**connections(opslevel.url, sentry_api_token=SENTRY_TOKEN)):
+            assert cli.main(argv) == 1  # substatus and project_slug are not defined in OpsLevel
+            online = capsys.readouterr().out
+            assert cli.main([*argv, "--no-opslevel", "--catalog", str(seed / "catalog.yaml")]) == 0
+            offline = capsys.readouterr().out
+
+    def rows(text: str) -> list[tuple[str, str]]:
+        found = [
+            line.split() for line in text.splitlines() if line.startswith("  transforms[0] (sentry_issue)")
+        ]
+        return [(r[2], " ".join(r[3:5])) for r in found]
+
+    # OpsLevel's type defines "name": the custom property wins; substatus is not defined there.
+    assert "properties keys:" in online
+    assert rows(online) == [
+        ("name", "custom property"),
+        ("url", "custom property"),
+        ("substatus", "custom property"),
+        ("project_slug", "custom property"),
+    ]
+    assert "'sentry_issue' defines property 'name', which wins over the built-in field 'name'" in online
+    assert "'sentry_issue' does not define property 'substatus'" in online
+    # Offline, the catalog document declares no "name": the built-in field.
+    assert rows(offline)[0] == ("name", "built-in field")

@@ -144,6 +144,8 @@ def _read_document(
     if not documents:
         top.problem(None, 1, f"the file is empty; expected the key(s) {', '.join(allowed)}")
         return None
+    if not any(isinstance(document, YamlMapping) for document in documents):
+        return None  # reported above; its keys would only be reported missing again
     # With one file for both documents, its keys are checked against the union once.
     top.check_keys(merged, "", allowed, hints=hints)
     return merged

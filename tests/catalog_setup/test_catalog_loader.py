@@ -6,6 +6,7 @@ transform loaders do.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import subprocess
@@ -24,6 +25,7 @@ from airflow_provider_opslevel.catalog_setup import (
     RelationshipDefinitionSpec,
     load_catalog,
 )
+from airflow_provider_opslevel.catalog_setup.loader import MAX_SCHEMA_DEPTH
 from airflow_provider_opslevel.errors import ConfigError, ConfigProblem
 
 Write = Callable[..., Path]
@@ -318,6 +320,66 @@ def test_schema_must_be_a_mapping_of_json_values(write: Write) -> None:
     assert one(found, "properties[1].schema").message == "expected a JSON Schema (a mapping), got a string"
     assert where(one(found, "properties[2].schema.default"))[1] == 15
     assert "cannot be written in JSON" in one(found, "properties[2].schema.default").message
+
+
+def test_untrusted_schema_parts_that_are_allowed(write: Write) -> None:
+    """Local references, unambiguous patterns and 32 levels of nesting load unchanged."""
+    allowed = {
+        "$defs": {"slug": {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$"}},
+        "type": "object",
+        "properties": {
+            "a": {"$ref": "#/$defs/slug"},
+            "b": {"type": "string", "pattern": "^([a-z0-9]+-)*[a-z0-9]+$"},
+            "ip": {"type": "string", "pattern": "^(\\d{1,3}\\.){3}\\d{1,3}$"},
+            "c": {"type": "string", "pattern": "^(x|xy)*z$"},
+        },
+        "patternProperties": {"^[A-Z]{2,4}-\\d+$": {"type": "string"}},
+    }
+    nested: dict[str, object] = {"type": "string"}
+    for _ in range(MAX_SCHEMA_DEPTH - 2):  # with the innermost and the outer one: 32 levels
+        nested = {"items": nested}
+    text = BASE.replace("    schema: {type: string}\n", f"    schema: {json.dumps(allowed)}\n")
+    text = text.replace("      type: string\n", f"      items: {json.dumps(nested)}\n      type: array\n")
+    document = load_catalog(write(text))
+    specs = document.component_type("sentry_issue")
+    assert specs.property("substatus").schema == allowed
+    assert specs.property("url").schema == {"items": nested, "type": "array"}
+
+
+@pytest.mark.parametrize(
+    ("pattern", "refused"),
+    [
+        ("^(a+)+$", True),
+        ("(a*)*b", True),
+        ("(a|aa)+", True),
+        ("^(.*a){12}", True),
+        ("((ab)*)+", True),
+        ("(foo|bar)+", False),
+        ("^https?://", False),
+        ("^(-[a-z]+)+$", False),
+        ("^(?:[0-9a-f]{2}:){5}[0-9a-f]{2}$", False),
+    ],
+)
+def test_pattern_backtracking_check(write: Write, pattern: str, refused: bool) -> None:
+    text = BASE.replace(
+        "    schema: {type: string}\n", f"    schema: {{type: string, pattern: '{pattern}'}}\n"
+    )
+    if not refused:
+        assert (
+            load_catalog(write(text)).component_type("sentry_issue").property("substatus").schema["pattern"]
+            == pattern
+        )
+        return
+    problem = one(problems(write, text))
+    assert where(problem) == (
+        "catalog.yaml",
+        10,
+        "component_types",
+        0,
+        "sentry_issue",
+        "properties[1].schema.pattern",
+    )
+    assert problem.message.startswith(f"pattern '{pattern}' repeats a group that can match the same text")
 
 
 def test_bad_operator(write: Write) -> None:

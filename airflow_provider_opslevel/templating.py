@@ -14,6 +14,11 @@ also inside ``{% if %}``. As in Liquid, ``nil`` renders as an empty string and b
 
 ``{{ 'name' | secret }}`` calls the resolver given to :meth:`Template.render`; resolved values are
 redacted from every :class:`~airflow_provider_opslevel.errors.TemplateError` message.
+
+Authors are not trusted: renders are bounded in time and size (see
+:mod:`~airflow_provider_opslevel.template_limits`), the globals are reduced to ``range``, and
+``include``/``import``/``extends``, ``self`` and unknown filters or tests are refused at compile
+time, in every branch.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import base64
 import contextvars
 import json
 import re
+import time
 import urllib.parse
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,8 +35,9 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
+from airflow_provider_opslevel import template_limits as limits
 from airflow_provider_opslevel.errors import ConfigError, ConfigProblem, Location, TemplateError, did_you_mean
 
 __all__ = ["SecretResolver", "Template", "TemplateEngine", "liquid_to_jinja"]
@@ -274,7 +281,19 @@ def _last(value: Any) -> Any:
 
 
 def _join(value: Any, separator: Any = " ") -> str:
-    return _text(separator).join(_text(item) for item in _defined(value))
+    separator = _text(separator)
+    parts, size = [], 0
+    for item in _defined(value):  # may be a generator (``map``): size it item by item
+        size += limits.weight(item) + len(separator)
+        limits.check_size(size, "the join filter")
+        parts.append(_text(item))
+    return separator.join(parts)
+
+
+def _times(value: Any, factor: Any) -> int | float:
+    left, right = _number(value), _number(factor)
+    limits.check_product(left, right, "the times filter")
+    return left * right
 
 
 def _json(value: Any) -> str:
@@ -318,7 +337,7 @@ LIQUID_FILTERS: dict[str, Callable[..., Any]] = {
     "json": _json,
     "plus": lambda v, n: _number(v) + _number(n),
     "minus": lambda v, n: _number(v) - _number(n),
-    "times": lambda v, n: _number(v) * _number(n),
+    "times": _times,
     "divided_by": _divided_by,
     "modulo": lambda v, n: _number(v) % _number(n),
 }
@@ -353,11 +372,15 @@ def _secret(name: Any) -> str:
     state = _RENDER_STATE.get()
     if state is None or state.resolver is None:
         raise _SecretUsageError(f"template uses secret {name!r} but no secret resolver was given")
+    started = time.monotonic()
     try:
         value = state.resolver(name)
     except BaseException as error:
         state.resolver_error = error  # re-raised unchanged by Template.render
         raise
+    finally:
+        # A slow secrets backend is not the template's fault: its time does not count.
+        limits.current().extend(time.monotonic() - started)
     if not isinstance(value, str):
         raise _SecretUsageError(f"secret resolver returned {type(value).__name__} for {name!r}, not a string")
     state.resolved.append(value)
@@ -370,10 +393,13 @@ def _finalize(value: Any) -> Any:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    limits.check_printable(value)
     return value
 
 
-class _LiquidEnvironment(ImmutableSandboxedEnvironment):
+class _LiquidEnvironment(limits.LimitedSandbox):
+    code_generator_class = limits.LimitedCodeGenerator
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         # JSON object keys win over dict methods ({{ page.items }}), as in Liquid.
         if isinstance(obj, Mapping):
@@ -399,6 +425,11 @@ def _make_environment() -> _LiquidEnvironment:
     )
     env.filters.update(LIQUID_FILTERS)
     env.filters["secret"] = _secret
+    del env.filters["urlize"]  # HTML only, and its output grows with ``target``/``rel`` per link
+    env.filters = {name: limits.guard_filter(name, function) for name, function in env.filters.items()}
+    # Only ``range`` (bounded by the sandbox) is needed; lipsum, cycler, joiner, namespace and dict
+    # would only widen what a template can do.
+    env.globals = {"range": env.globals["range"]}
     return env
 
 
@@ -443,35 +474,56 @@ class Template:
 
         :param context: the variables; pass ``cursor=""`` for a first page.
         :param secrets: resolves ``{{ 'name' | secret }}``; required when :attr:`uses_secrets`.
-        :raises TemplateError: undefined variable or attribute, missing resolver, sandbox violation
-            or any other rendering failure; the message names the location and never holds a
-            resolved secret value.
+        :raises TemplateError: undefined variable or attribute, missing resolver, sandbox violation,
+            a limit of :mod:`~airflow_provider_opslevel.template_limits` exceeded (time, size of a
+            value, or of the result for this :attr:`where`'s key) or any other rendering failure;
+            the message names the location (and template line) and never holds a resolved secret value.
         :raises Exception: whatever ``secrets`` raised, unchanged.
         """
         state = _RenderState(secrets)
         token = _RENDER_STATE.set(state)
+        budget = limits.start_budget()
         try:
-            return self._template.render(dict(context))
+            rendered = self._template.render(dict(context))
         except Exception as error:
             if error is state.resolver_error:
                 raise
             raise self._render_error(error, state.resolved) from None
         finally:
+            limits.reset_budget(budget)
             _RENDER_STATE.reset(token)
+        self._check_output(rendered)
+        return rendered
+
+    def _check_output(self, rendered: str) -> None:
+        cap = limits.output_limit(self.where.key if self.where is not None else None)
+        if len(rendered) * 4 <= cap:  # UTF-8 takes at most 4 bytes a character: no need to encode
+            return
+        size = len(rendered.encode("utf-8", "surrogatepass"))
+        if size > cap:
+            key = self.where.key if self.where is not None and self.where.key else "template"
+            raise TemplateError(
+                f"rendered {key} is {size:,} bytes, over the limit of {cap:,} bytes", self.where
+            )
 
     def _render_error(self, error: Exception, resolved: list[str]) -> TemplateError:
+        source = _excerpt(self.source)
         if isinstance(error, jinja2.UndefinedError):
-            message = f"undefined variable in template {self.source!r}: {error.message}"
+            message = f"undefined variable in template {source!r}: {error.message}"
         elif isinstance(error, _SecretUsageError):
             message = str(error)
         elif isinstance(error, SecurityError):
-            message = f"template {self.source!r} tried an operation the sandbox forbids: {error}"
+            message = f"template {source!r} tried an operation the sandbox forbids: {error}"
+        elif isinstance(error, limits.LimitExceeded):
+            message = f"template {source!r} stopped: {error}"
+        elif isinstance(error, RecursionError):
+            message = f"template {source!r} stopped: macros nested too deeply"
         else:
-            message = f"template {self.source!r} failed: {type(error).__name__}: {error}"
+            message = f"template {source!r} failed: {type(error).__name__}: {error}"
         for value in sorted(resolved, key=len, reverse=True):
             if value:
                 message = message.replace(value, "***")
-        return TemplateError(message, self.where)
+        return TemplateError(message, _at_line(self.where, _template_line(error)))
 
     def __repr__(self) -> str:
         return f"Template({self.source!r})"
@@ -479,6 +531,30 @@ class Template:
     def __reduce__(self) -> tuple[Any, ...]:
         # Compiled Jinja code does not pickle; recompile from the source.
         return (_recompile, (self.source, self.where))
+
+
+def _excerpt(source: str, size: int = 200) -> str:
+    """The template as shown in errors: long ones are cut (a YAML author can write megabytes)."""
+    return source if len(source) <= size else f"{source[:size]}..."
+
+
+def _template_line(error: BaseException) -> int | None:
+    """The template line that raised ``error`` (Jinja rewrites its traceback to template lines)."""
+    line = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_filename == "<template>":
+            line = traceback.tb_lineno
+        traceback = traceback.tb_next
+    return line
+
+
+_FORBIDDEN_TAGS: dict[type[nodes.Node], str] = {
+    nodes.Include: "include",
+    nodes.Import: "import",
+    nodes.FromImport: "from ... import",
+    nodes.Extends: "extends",
+}
 
 
 def _recompile(source: str, where: Location | None) -> Template:
@@ -532,6 +608,7 @@ class TemplateEngine:
     ) -> tuple[jinja2.Template, frozenset[str], frozenset[str], bool, nodes.Template]:
         try:
             ast = self._env.parse(liquid_to_jinja(source))
+            self._check_nodes(ast, where)
             variables = frozenset(meta.find_undeclared_variables(ast)) - set(self._env.globals)
             template = self._env.from_string(ast)
         except jinja2.TemplateSyntaxError as error:
@@ -545,6 +622,34 @@ class TemplateEngine:
             if isinstance(f.node, nodes.Const) and isinstance(f.node.value, str)
         )
         return template, variables, secret_names, bool(secret_filters), ast
+
+    def _check_nodes(self, ast: nodes.Template, where: Location | None) -> None:
+        """Refuse, in every branch, what Jinja would only notice when that branch runs.
+
+        Jinja defers unknown filters and tests inside ``{% if %}``/``{% for %}``/macros to render
+        time, and ``include``/``import``/``extends`` need a loader we do not give.
+        """
+        problems = []
+        kinds: tuple[type[nodes.Node], ...] = (nodes.Filter, nodes.Test, nodes.Name, *_FORBIDDEN_TAGS)
+        for node in ast.find_all(kinds):
+            message = None
+            if isinstance(node, nodes.Filter) and node.name not in self._env.filters:
+                message = f"No filter named '{node.name}'{did_you_mean(node.name, self._env.filters)}"
+            elif isinstance(node, nodes.Test) and node.name not in self._env.tests:
+                message = f"No test named '{node.name}'{did_you_mean(node.name, self._env.tests)}"
+            elif isinstance(node, nodes.Name) and node.name == "self" and node.ctx == "load":
+                message = "'self' (the template's own blocks) is not available"
+            elif type(node) in _FORBIDDEN_TAGS:
+                message = (
+                    f"{{% {_FORBIDDEN_TAGS[type(node)]} %}} is not supported: there are no other templates"
+                )
+            if message is not None:
+                suffix = f" (template line {node.lineno})" if where is None or where.line is None else ""
+                problems.append(
+                    ConfigProblem(_at_line(where, node.lineno), f"invalid template: {message}{suffix}")
+                )
+        if problems:
+            raise ConfigError(problems)
 
     def _syntax_message(self, error: jinja2.TemplateSyntaxError, where: Location | None) -> str:
         message = f"invalid template: {(error.message or '').rstrip('.')}"

@@ -29,8 +29,11 @@ __all__ = ["JqExpression", "is_truthy"]
 def _compile(source: str) -> Any:
     # Keyed by source only: the same expression appears in many extractors and DAG re-parses.
     # lru_cache does not cache exceptions, so a bad expression is recompiled (cheaply) each time.
-    # Compiled only for its syntax errors; the program is never run in this process.
-    return jq.compile(jq_policy.wrap(source))
+    # Compiled only for its syntax errors (checked by jq_policy first, so no `$ENV` is captured);
+    # never run in this process. The wrapped text is what the sandbox runs: it must compile too.
+    program = jq.compile(source)
+    jq.compile(jq_policy.wrap(source))
+    return program
 
 
 def _jq_message(error: Exception) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import math
 import re
 import string
 import time
@@ -176,7 +177,7 @@ def check_product(left: Any, right: Any, what: str) -> None:
 
 def _check_power(base: Any, exponent: Any) -> None:
     if _is_int(base) and _is_int(exponent) and exponent > 0 and abs(base) > 1:
-        _check_bits(exponent * base.bit_length(), "'**'")
+        _check_bits(int(exponent * math.log2(abs(base))) + 1, "'**'")
 
 
 def _check_sum(left: Any, right: Any) -> None:

@@ -20,6 +20,7 @@ turns into a ``TemplateError`` naming the template's location.
 
 from __future__ import annotations
 
+import codecs
 import contextvars
 import functools
 import math
@@ -420,6 +421,34 @@ def _string_method_size(
     return None
 
 
+_CODECS = frozenset(
+    {
+        "utf-8",
+        "ascii",
+        "iso8859-1",
+        "cp1252",
+        "utf-16",
+        "utf-16-le",
+        "utf-16-be",
+        "utf-32",
+        "utf-32-le",
+        "utf-32-be",
+    }
+)
+"""Codecs ``str.encode``/``bytes.decode`` may use: linear ones (``punycode`` is quadratic or worse)."""
+
+
+def _check_codec(encoding: Any) -> None:
+    try:
+        name = codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        return  # the call itself reports the bad name
+    if name not in _CODECS:
+        raise LimitExceeded(
+            f"the {name!r} codec is not allowed in templates (allowed: utf-8, ascii, latin-1, ...)"
+        )
+
+
 class LimitedSandbox(ImmutableSandboxedEnvironment):
     """The immutable sandbox with this module's limits; pair it with :class:`LimitedCodeGenerator`."""
 
@@ -445,6 +474,8 @@ class LimitedSandbox(ImmutableSandboxedEnvironment):
             name = obj.__name__
             if name == "join" and args and not isinstance(args[0], Sized):
                 args = (list(args[0]), *args[1:])  # a generator (``map``): size it first
+            if name in ("encode", "decode"):
+                _check_codec(args[0] if args else kwargs.get("encoding", "utf-8"))
             predicted = _string_method_size(owner, name, args, kwargs)
             if predicted is not None:
                 check_size(predicted, f"str.{name}")

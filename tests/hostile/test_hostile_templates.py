@@ -156,6 +156,11 @@ CASES: dict[str, Case] = {
         TemplateError,
         f"str.expandtabs: 100,000,000 characters, {LIMIT}",
     ),
+    "quadratic-codec": Case(
+        "{{ ('\u4e00' * 100000).encode('punycode') }}",
+        TemplateError,
+        "stopped: the 'punycode' codec is not allowed in templates",
+    ),
     "int-to-bytes": Case(
         "{{ (1).to_bytes(100000000, 'big') }}",
         TemplateError,

@@ -6,23 +6,51 @@ extract workers share one GIL, so it bounds how many requests a task keeps in fl
 It is stricter than :mod:`json`: a body it refuses (``NaN``, a byte-order mark, a lone surrogate,
 or malformed JSON) goes through :func:`json.loads`, which accepts exactly what it accepted before,
 or raises the error message users already know.
+
+Nesting is bounded by the decoders' own recursion guard (both count levels against the
+interpreter's recursion limit, 1000 by default, less the stack already in use; on CPython 3.12+
+msgspec and :mod:`json` count C recursion instead, which allows somewhat more). Either way a body
+nested deeper raises :class:`JsonTooDeepError`, a :class:`ValueError`, never a bare
+:class:`RecursionError`. A tighter, exact limit would need a second walk over every page, which
+costs about 60% of decoding it (``benchmarks/extract.py`` is CPU-bound on decoding).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import msgspec
 
-__all__ = ["decode_json"]
+__all__ = ["JsonTooDeepError", "decode_json"]
 
 _decoder = msgspec.json.Decoder()
 
 
+class JsonTooDeepError(ValueError):
+    """A JSON document nested deeper than the decoder can follow."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "JSON nested more deeply than the decoder allows (about "
+            f"{sys.getrecursionlimit()} levels less the stack in use)"
+        )
+
+
 def decode_json(content: bytes) -> Any:
-    """The JSON value of ``content``; raises :class:`ValueError` when it is not JSON."""
+    """The JSON value of ``content``.
+
+    :raises JsonTooDeepError: the document is nested too deeply to decode.
+    :raises ValueError: it is not JSON (:func:`json.loads`' own message).
+    """
     try:
         return _decoder.decode(content)
     except msgspec.MsgspecError:
+        pass  # json.loads decides, outside this handler so its error does not chain to msgspec's
+    except RecursionError:
+        raise JsonTooDeepError() from None
+    try:
         return json.loads(content)
+    except RecursionError:
+        raise JsonTooDeepError() from None

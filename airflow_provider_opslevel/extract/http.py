@@ -16,6 +16,9 @@
    2xx as it came, so the runner can request the next page from its headers while this one is
    decoded; :meth:`HttpFetcher.decoded` then decodes it, or fetches it again if it cannot.
 
+A body over :attr:`HttpRequest.max_body_bytes`, headers over :mod:`http.client`'s limits and a
+JSON document nested deeper than the decoder allows are refused at once, never retried.
+
 Redirects are not followed: a redirect could carry the token to another host.
 """
 
@@ -31,11 +34,12 @@ from typing import Any, Protocol
 
 from airflow_provider_opslevel import __version__
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
-from airflow_provider_opslevel.extract.decode import decode_json
+from airflow_provider_opslevel.extract.decode import JsonTooDeepError, decode_json
 from airflow_provider_opslevel.extract.origin import OriginGuard
 from airflow_provider_opslevel.extract.retry import RetryPolicy
 from airflow_provider_opslevel.extract.throttle import Throttle
 from airflow_provider_opslevel.extract.transport import (
+    DEFAULT_MAX_BODY_BYTES,
     RawResponse,
     TransientTransportError,
     Transport,
@@ -93,6 +97,8 @@ class HttpRequest:
     url: str
     headers: dict[str, str] = field(default_factory=dict)
     body: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """The largest answer read (decompressed); a larger one fails the request unretried."""
 
 
 @dataclass
@@ -325,7 +331,8 @@ class HttpFetcher:
         """Wait before sending again for a 2xx body that is not JSON, or raise if that was the last try."""
         policy = self.retry
         max_attempts = policy.max_attempts if policy.retries_method(request.method) else 1
-        if json_failures < policy.invalid_json_attempts and response.attempts < max_attempts:
+        retry = not isinstance(exc, JsonTooDeepError)  # the same document would come again
+        if retry and json_failures < policy.invalid_json_attempts and response.attempts < max_attempts:
             reason = f"HTTP {response.status} with a body that is not JSON"
             self._wait(request, response.attempts, max_attempts, response.headers, response.status, reason)
             return
@@ -339,7 +346,9 @@ class HttpFetcher:
         raw: RawResponse | None = None
         try:
             body = request.body.encode() if request.body is not None else None
-            raw = self.transport.send(request.method, request.url, headers, body)
+            raw = self.transport.send(
+                request.method, request.url, headers, body, max_body_bytes=request.max_body_bytes
+            )
             return raw, None
         except TransientTransportError as exc:
             return None, str(exc)

@@ -19,6 +19,10 @@ _PARAM = re.compile(
 )
 _TARGET = re.compile(r"\s*<(?P<url>[^>]*)>")
 _SEPARATOR = re.compile(r"\s*,")
+_BLANK = re.compile(r"\s*\Z")
+
+MAX_LINKS = 1000
+"""More links than this in one response is refused: real APIs send a handful (next, prev, ...)."""
 
 
 class LinkHeaderError(OpsLevelIntegrationError):
@@ -33,14 +37,23 @@ def parse_link_header(value: str, base_url: str | None = None) -> dict[str, dict
 
     :param value: the raw header value (several headers may be joined with ``,``).
     :param base_url: the request URL, against which relative targets are resolved.
-    :raises LinkHeaderError: when the value cannot be parsed; the message quotes where.
+    :raises LinkHeaderError: when the value cannot be parsed (the message quotes where) or holds
+        more than :data:`MAX_LINKS` links.
+
+    Parsing is linear in the header's length: nothing is sliced from the position onwards.
     """
     links: dict[str, dict[str, Any]] = {}
     pos = 0
     length = len(value)
+    count = 0
     while pos < length:
-        if not value[pos:].strip():
+        if _BLANK.match(value, pos):
             break
+        count += 1
+        if count > MAX_LINKS:
+            raise LinkHeaderError(
+                f"the Link header holds more than {MAX_LINKS} links ({length} characters); refusing it"
+            )
         target = _TARGET.match(value, pos)
         if target is None:
             raise LinkHeaderError(
@@ -61,12 +74,11 @@ def parse_link_header(value: str, base_url: str | None = None) -> dict[str, dict
                 rels = text.split()
             elif name not in attributes:
                 attributes[name] = text
-        rest = value[pos:]
-        if rest.strip():
+        if not _BLANK.match(value, pos):
             separator = _SEPARATOR.match(value, pos)
             if separator is None:
                 raise LinkHeaderError(
-                    f"malformed Link header: unexpected text at character {pos}: {rest[:60]!r}"
+                    f"malformed Link header: unexpected text at character {pos}: {value[pos : pos + 60]!r}"
                 )
             pos = separator.end()
         else:

@@ -1,9 +1,15 @@
-"""Turn one decoded response into records: ``iterator``, then ``exclude``, then ``external_id``."""
+"""Turn one decoded response into records: ``iterator``, then ``exclude``, then ``external_id``.
+
+``iterator`` failing fails the page (its items are unknown). ``exclude`` or ``external_id``
+failing for one item is that item's problem: it is counted and described in
+:attr:`PageRecords.problems`, never silently kept or dropped, and the page's other items are
+still read.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
@@ -19,6 +25,9 @@ class PageRecords:
     records: list[dict[str, Any]]
     items: int
     excluded: int
+    problems: list[str] = field(default_factory=list)
+    """One message per item that is neither a record nor excluded (its ``exclude`` or
+    ``external_id`` failed); each names the key, the item's position and the expression."""
 
 
 def iterate_items(extractor: Any, payload: Any) -> list[Any]:
@@ -37,19 +46,27 @@ def iterate_items(extractor: Any, payload: Any) -> list[Any]:
 
 
 def external_id_of(extractor: Any, item: Any, position: int) -> str:
-    value = extractor.external_id.first(item)
-    if value is None or value == "" or isinstance(value, bool):
-        raise RecordError(
-            f"{extractor.external_id.where}: external_id {extractor.external_id.source!r} gave "
-            f"{json.dumps(value)} for item {position} of the page; every item needs a non-empty id"
-        )
-    if isinstance(value, str):
+    """The item's id as text.
+
+    :raises RecordError: no output, null, ``""``, a boolean, an object or an array.
+    :raises ExpressionError: the expression failed on this item.
+    """
+    expression = extractor.external_id
+    outputs = expression.all(item)
+    value = outputs[0] if outputs else None
+    if isinstance(value, str) and value:
         return value
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return json.dumps(value)
+    if not outputs:
+        got = "no output"
+    elif isinstance(value, (dict, list)):
+        got = f"an {'object' if isinstance(value, dict) else 'array'}"
+    else:
+        got = json.dumps(value)
     raise RecordError(
-        f"{extractor.external_id.where}: external_id {extractor.external_id.source!r} gave a "
-        f"{type(value).__name__} for item {position} of the page; expected a string or a number"
+        f"{expression.where}: external_id {expression.source!r} gave {got} for item {position} of "
+        "the page; every item needs a non-empty string or number as its id"
     )
 
 
@@ -60,13 +77,26 @@ def is_excluded(extractor: Any, item: Any) -> bool:
 
 
 def page_records(extractor: Any, payload: Any) -> PageRecords:
-    """Records of one page: ``{"external_id": str, "data": item}`` for each kept item."""
+    """Records of one page: ``{"external_id": str, "data": item}`` for each kept item.
+
+    :raises ExpressionError: ``iterator`` failed (the page's items are unknown).
+    """
     items = iterate_items(extractor, payload)
     records: list[dict[str, Any]] = []
+    problems: list[str] = []
     excluded = 0
     for position, item in enumerate(items):
-        if is_excluded(extractor, item):
-            excluded += 1
+        try:
+            if is_excluded(extractor, item):
+                excluded += 1
+                continue
+        except OpsLevelIntegrationError as exc:
+            problems.append(f"{exc} (item {position} of the page, neither kept nor excluded)")
             continue
-        records.append({"external_id": external_id_of(extractor, item, position), "data": item})
-    return PageRecords(records=records, items=len(items), excluded=excluded)
+        try:
+            records.append({"external_id": external_id_of(extractor, item, position), "data": item})
+        except RecordError as exc:
+            problems.append(f"{exc} (not kept)")
+        except OpsLevelIntegrationError as exc:  # the expression itself failed on this item
+            problems.append(f"{exc} (item {position} of the page, not kept)")
+    return PageRecords(records=records, items=len(items), excluded=excluded, problems=problems)

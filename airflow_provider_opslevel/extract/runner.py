@@ -3,6 +3,17 @@
 A *partition* is everything one extractor reads for one parent record (or the single run of a
 root extractor). Its result says whether it was read completely: later stages (deletion) must
 only trust what was read to the end.
+
+What the API answers is not trusted. A page that cannot be used (not JSON, nested too deeply,
+over the size limit, ``null``, ``iterator`` or ``next_cursor`` failing on it, a Link header that
+is malformed or holds too many links) stops the partition with an error naming the extractor,
+the key and the URL; the records of earlier pages are kept and the partition is incomplete, so
+nothing of it is deleted. An item whose ``exclude`` or ``external_id`` fails is *rejected*:
+counted and described in :attr:`PartitionResult.problems`, and the partition is incomplete too.
+
+Records are keyed by ``external_id``: when one partition meets an id again (on the same page or
+a later one: offset paging while data shifts), the record read last replaces the earlier one and
+:attr:`PartitionResult.duplicates` counts it.
 """
 
 from __future__ import annotations
@@ -14,19 +25,35 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.errors import ExpressionError, Location, OpsLevelIntegrationError
 from airflow_provider_opslevel.extract import heap
 from airflow_provider_opslevel.extract.http import HttpFetcher, HttpRequest, HttpResponse
-from airflow_provider_opslevel.extract.link_header import parse_link_header
+from airflow_provider_opslevel.extract.link_header import LinkHeaderError, parse_link_header
 from airflow_provider_opslevel.extract.origin import OriginGuard
 from airflow_provider_opslevel.extract.records import page_records
+from airflow_provider_opslevel.extract.transport import DEFAULT_MAX_BODY_BYTES
 from airflow_provider_opslevel.secrets import SecretResolver
 
 log = logging.getLogger(__name__)
 
+MAX_PROBLEMS_KEPT = 20
+"""Rejected items described per partition (all are counted): the result travels through XCom."""
 
-class PaginationError(OpsLevelIntegrationError):
-    """``next_cursor`` misbehaved (it repeated a value, or ran past the page limit)."""
+
+class PageError(OpsLevelIntegrationError):
+    """A page that cannot be used; ``where`` is the key that failed on it, or the extractor."""
+
+    def __init__(self, where: Location | None, detail: str) -> None:
+        self.where = where
+        self.detail = detail
+        super().__init__(detail if where is None else f"{where}: {detail}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.where, self.detail))
+
+
+class PaginationError(PageError):
+    """``next_cursor`` misbehaved (it repeated a value)."""
 
 
 @dataclass
@@ -42,6 +69,12 @@ class PartitionResult:
     complete: bool = False
     error: str | None = None
     first_page: Any = None
+    duplicates: int = 0
+    """Records replaced by a later one with the same ``external_id`` (the last read is kept)."""
+    rejected: int = 0
+    """Items neither kept nor excluded: their ``exclude`` or ``external_id`` failed."""
+    problems: list[str] = field(default_factory=list)
+    """What went wrong with the first :data:`MAX_PROBLEMS_KEPT` rejected items (redacted)."""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -51,6 +84,9 @@ class PartitionResult:
             "items": self.items,
             "excluded": self.excluded,
             "records": len(self.records),
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "problems": self.problems,
             "error": self.error,
         }
 
@@ -70,7 +106,10 @@ def cursor_text(value: Any) -> str:
 
 
 def header_input(response: HttpResponse) -> dict[str, Any]:
-    """``next_cursor.from: header`` input: lower-cased names, ``link`` parsed per RFC 8288."""
+    """``next_cursor.from: header`` input: lower-cased names, ``link`` parsed per RFC 8288.
+
+    :raises LinkHeaderError: the ``Link`` header is malformed or holds too many links.
+    """
     headers: dict[str, Any] = dict(response.headers)
     if "link" in headers:
         headers["link"] = parse_link_header(headers["link"], base_url=response.url)
@@ -87,6 +126,7 @@ class ExtractorRunner:
     :param max_pages: stop each partition after this many pages (Run Test); ``None`` = all.
     :param redact: applied to error messages before they are stored or raised.
     :param allowed_origins: origins besides the first rendered URL's that requests may go to.
+    :param max_body_bytes: the largest page read, decompressed; a larger one fails the partition.
     """
 
     def __init__(
@@ -100,7 +140,10 @@ class ExtractorRunner:
         redact: Callable[[str], str] = str,
         keep_first_page: bool = False,
         allowed_origins: Sequence[str] = (),
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
+        if max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be a positive number of bytes, not {max_body_bytes!r}")
         self.extractor = extractor
         self.polling = extractor.http_polling
         if self.polling is None:
@@ -114,6 +157,7 @@ class ExtractorRunner:
         self.max_pages = max_pages
         self.redact = redact
         self.keep_first_page = keep_first_page
+        self.max_body_bytes = max_body_bytes
         # The first URL's origin is pinned; a cursor or URL elsewhere is refused before sending.
         self.guard = OriginGuard(allowed_origins, redact=redact, label=extractor.external_kind)
 
@@ -125,14 +169,26 @@ class ExtractorRunner:
         url = rewrite_origin(polling.url.render(context, self.secrets).strip(), self.origins)
         headers = {header.name: header.value.render(context, self.secrets) for header in polling.headers}
         body = polling.body.render(context, self.secrets) if polling.body is not None else None
-        return HttpRequest(method=polling.method, url=url, headers=headers, body=body)
+        return HttpRequest(
+            method=polling.method, url=url, headers=headers, body=body, max_body_bytes=self.max_body_bytes
+        )
 
     def next_cursor(self, response: HttpResponse, payload: Any) -> Any:
+        """What ``next_cursor`` gives for this page.
+
+        :raises PageError: the Link header or the expression failed; names the key and the URL.
+        """
         next_cursor = self.polling.next_cursor
         if next_cursor is None:
             return None
-        source = header_input(response) if next_cursor.from_ == "header" else payload
-        return next_cursor.value.first(source)
+        try:
+            source = header_input(response) if next_cursor.from_ == "header" else payload
+            return next_cursor.value.first(source)
+        except LinkHeaderError as exc:
+            where = self.extractor.location("http_polling.next_cursor")
+            raise PageError(where, f"the Link header of {response.url}: {exc}") from None
+        except ExpressionError as exc:
+            raise PageError(exc.where, f"{exc.detail} (on the page from {response.url})") from None
 
     def run(self, parent: dict[str, Any] | None = None) -> PartitionResult:
         """Read one partition to the end; failures are recorded in the result, not raised."""
@@ -143,11 +199,34 @@ class ExtractorRunner:
         by_id: dict[str, dict[str, Any]] = {}
         try:
             self._read(result, parent, by_id)
-        except OpsLevelIntegrationError as exc:
-            result.error = self.redact(str(exc))
+        except (OpsLevelIntegrationError, RecursionError, MemoryError) as exc:
+            result.complete = False
+            if isinstance(exc, OpsLevelIntegrationError):
+                message = str(exc)
+            else:  # a last resort: what the API sent was too deep or too large to work with
+                message = f"the answer was too large or too deeply nested to process ({type(exc).__name__})"
+            if getattr(exc, "where", None) is None:  # HTTP and pagination errors: name the extractor
+                message = f"{self.extractor.where}: {message}"
+            result.error = self.redact(message)
             where = f" (parent {result.parent})" if result.parent is not None else ""
             log.error(
                 "%s%s stopped after %d page(s): %s", result.external_kind, where, result.pages, result.error
+            )
+        where = f" (parent {result.parent})" if result.parent is not None else ""
+        if result.rejected:
+            log.error(
+                "%s%s: %d item(s) rejected (neither kept nor excluded), e.g. %s",
+                result.external_kind,
+                where,
+                result.rejected,
+                result.problems[0],
+            )
+        if result.duplicates:
+            log.warning(
+                "%s%s: %d record(s) met again with the same external_id; the last read is kept",
+                result.external_kind,
+                where,
+                result.duplicates,
             )
         # Records read before a failure are kept (they are real); ``complete`` says they are not all.
         result.records = list(by_id.values())
@@ -172,18 +251,34 @@ class ExtractorRunner:
                 self._read_ahead(result, parent, by_id, cursors, pages)
         else:
             self._read_in_turn(result, parent, by_id, cursors)
-        result.complete = cursors.ended
+        # Every page read to the end, and every item of them a record or excluded.
+        result.complete = cursors.ended and not result.rejected
 
-    def _store(self, result: PartitionResult, by_id: dict[str, dict[str, Any]], payload: Any) -> None:
+    def _store(
+        self, result: PartitionResult, by_id: dict[str, dict[str, Any]], payload: Any, url: str
+    ) -> None:
+        number = result.pages + 1
+        if payload is None:
+            raise PageError(
+                self.extractor.where, f"{url} answered null, not a JSON document (page {number})"
+            )
         if self.keep_first_page and result.pages == 0:
             result.first_page = payload
-        page = page_records(self.extractor, payload)
+        try:
+            page = page_records(self.extractor, payload)
+        except ExpressionError as exc:  # ``iterator``: the page's items are unknown
+            raise PageError(exc.where, f"{exc.detail} (page {number}: {url})") from None
         result.pages += 1
         result.items += page.items
         result.excluded += page.excluded
+        if page.problems:
+            result.rejected += len(page.problems)
+            room = MAX_PROBLEMS_KEPT - len(result.problems)
+            result.problems += [self.redact(f"{p} (page {number}: {url})") for p in page.problems[:room]]
+        before = len(by_id)
         for record in page.records:
-            # A record met twice (offset paging while data shifts) keeps its latest form.
-            by_id[record["external_id"]] = record
+            by_id[record["external_id"]] = record  # met again: the last read wins
+        result.duplicates += len(page.records) - (len(by_id) - before)
         heap.settle()
 
     def _read_in_turn(
@@ -198,7 +293,7 @@ class ExtractorRunner:
         while cursor is not None:
             response = self.fetcher.fetch(self.render(cursor, parent), guard=self.guard)
             payload = response.json(self.redact)
-            self._store(result, by_id, payload)
+            self._store(result, by_id, payload, response.url)
             cursor = cursors.advance(_Next.cursor_of(self.next_cursor(response, payload)))
 
     def _read_ahead(
@@ -260,7 +355,7 @@ class ExtractorRunner:
     ) -> _Next | None:
         """Runs on the partition's page thread; returns the page's next cursor if it was fetched again."""
         answer = self.fetcher.decoded(request, response)
-        self._store(result, by_id, answer.json(self.redact))
+        self._store(result, by_id, answer.json(self.redact), answer.url)
         return None if answer is response else _Next.of(self, answer)
 
 
@@ -307,8 +402,9 @@ class _Cursors:
         if cursor in self.seen:
             where = self.runner.polling.next_cursor.value.where
             raise PaginationError(
-                f"{where}: next_cursor gave {cursor!r} again after page {self.requested}; "
-                "stopping instead of reading the same page forever"
+                where,
+                f"next_cursor gave {cursor!r} again after page {self.requested}; "
+                "stopping instead of reading the same page forever",
             )
         max_pages = self.runner.max_pages
         if max_pages is not None and self.requested >= max_pages:

@@ -275,7 +275,8 @@ def test_a_wrong_client_secret_fails_naming_the_secrets_and_sends_nothing_else(i
         result = setup.runner("sentry_project").run()
         assert not result.complete and result.pages == 0
         error = result.error
-        assert error.startswith("oauth: could not get an access token: POST ")
+        assert error.startswith(f"{integration.extractor('sentry_project').where}: ")  # names it
+        assert ": oauth: could not get an access token: POST " in error
         assert "/oauth/token answered HTTP 401 Unauthorized" in error and "invalid_client" in error
         assert "'sentry_client_id', 'sentry_client_secret'" in error and CLIENT_SECRET not in error
         assert api_requests(fake) == []

@@ -198,8 +198,8 @@ def test_iterator_dot_and_dot_brackets_are_equivalent_and_exclude_drops(api: Any
         assert [r["external_id"] for r in result.records] == ["2", "3"] and result.excluded == 1
 
 
-def test_an_item_without_an_id_fails_the_partition_naming_the_key(api: Any, tmp_path: Path):
-    api.handler = lambda *a: (200, {}, [{"id": 1}, {"name": "no id"}])
+def test_an_item_without_an_id_is_rejected_naming_the_key_and_the_rest_is_kept(api: Any, tmp_path: Path):
+    api.handler = lambda *a: (200, {}, [{"id": 1}, {"name": "no id"}, {"id": 3}])
     integration = integration_from(
         tmp_path,
         f"""
@@ -210,8 +210,11 @@ def test_an_item_without_an_id_fails_the_partition_naming_the_key(api: Any, tmp_
         """,
     )
     result = runner_for(integration.extractor("thing")).run()
-    assert not result.complete
-    assert "external_id" in result.error and "null" in result.error and "item 1" in result.error
+    assert not result.complete and result.error is None and result.pages == 1
+    assert [r["external_id"] for r in result.records] == ["1", "3"] and result.rejected == 1
+    [problem] = result.problems
+    assert "extractors[0] (thing) external_id: external_id '.id' gave null for item 1" in problem
+    assert f"(page 1: {api.url}/x)" in problem
 
 
 def test_undefined_parent_field_is_an_error_not_an_empty_string(api: Any, tmp_path: Path):

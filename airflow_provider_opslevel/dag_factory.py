@@ -31,6 +31,7 @@ def task_id_for(kind: str) -> str:
 EXTRACT_OPTIONS = (
     "concurrency",
     "allowed_origins",
+    "max_body_bytes",
     "pool",
     "pool_slots",
     "max_active_tis_per_dagrun",
@@ -125,7 +126,8 @@ def build_dag(
         expire them even when nothing is pushed.
     :param extract_options: per external_kind: ``concurrency`` (partitions one task reads at
         once, default 4), ``allowed_origins`` (origins besides the first URL's that requests may
-        go to), and task arguments such as ``pool``, ``max_active_tis_per_dagrun``, ``retries``
+        go to), ``max_body_bytes`` (the largest page read, decompressed; default 32 MiB), and
+        task arguments such as ``pool``, ``max_active_tis_per_dagrun``, ``retries``
         or ``execution_timeout`` to cap or shape the extract tasks.
     :param dag_kwargs: anything else :class:`~airflow.sdk.DAG` takes (``tags``, ``default_args``, ...).
     """

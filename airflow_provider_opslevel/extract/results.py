@@ -74,6 +74,36 @@ class KindResult:
     def complete(self) -> bool:
         return all(partition.get("complete") for partition in self.partitions)
 
+    @property
+    def duplicates(self) -> int:
+        """Records met again with an ``external_id`` already read.
+
+        Within a partition the record read last replaced the earlier ones (each replaced one is
+        counted there). Across the partitions of a ``for_each`` kind both are kept, each in its own
+        partition (deletion is scoped by partition), and counted here; the transform merges the
+        components they map to in parent order, so the later parent's values win.
+        """
+        within = sum(partition.get("duplicates", 0) for partition in self.partitions)
+        return within + len(self.records) - len({record["external_id"] for record in self.records})
+
+    @property
+    def rejected(self) -> int:
+        """Items whose ``exclude`` or ``external_id`` failed: neither kept nor excluded."""
+        return sum(partition.get("rejected", 0) for partition in self.partitions)
+
+    def record_problems(self) -> list[str]:
+        """One line per partition that rejected items: how many, and the first one's problem."""
+        lines = []
+        for partition in self.partitions:
+            if partition.get("rejected"):
+                parent = f" (parent {partition['parent']})" if partition.get("parent") is not None else ""
+                first = partition["problems"][0] if partition.get("problems") else "no detail kept"
+                lines.append(
+                    f"{self.external_kind}{parent}: {partition['rejected']} item(s) neither kept nor "
+                    f"excluded, e.g. {first}"
+                )
+        return lines
+
 
 def collect(values: Iterable[Any]) -> dict[str, KindResult]:
     """Merge the chunks of every extract task into one :class:`KindResult` per kind."""

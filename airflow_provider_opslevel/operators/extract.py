@@ -22,6 +22,7 @@ from airflow_provider_opslevel.extract.results import (
 )
 from airflow_provider_opslevel.extract.runner import ExtractorRunner
 from airflow_provider_opslevel.extract.throttle import Throttle
+from airflow_provider_opslevel.extract.transport import DEFAULT_MAX_BODY_BYTES
 from airflow_provider_opslevel.operators.memory import peak_rss_mib, reset_peak
 
 
@@ -46,6 +47,8 @@ class OpsLevelExtractOperator(BaseOperator):
         the fetcher's throttle shrinks on 429s).
     :param allowed_origins: origins besides the first rendered URL's that requests (and the
         credentials they carry) may go to, e.g. a CDN that serves the next pages.
+    :param max_body_bytes: the largest page read, counted decompressed (default 32 MiB); a larger
+        answer fails its partition.
     """
 
     ui_color = "#e6f0ff"
@@ -62,6 +65,7 @@ class OpsLevelExtractOperator(BaseOperator):
         max_pages: int | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         allowed_origins: Sequence[str] = (),
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -74,6 +78,7 @@ class OpsLevelExtractOperator(BaseOperator):
         self.max_pages = max_pages
         self.concurrency = concurrency
         self.allowed_origins = list(allowed_origins)
+        self.max_body_bytes = max_body_bytes
 
     def parent_records(self) -> list[dict[str, Any]]:
         return [record for chunk in iter_chunks(self.parents) for record in chunk.get("records", [])]
@@ -107,6 +112,7 @@ class OpsLevelExtractOperator(BaseOperator):
             max_pages=self.max_pages,
             redact=fetcher.redact,
             allowed_origins=self.allowed_origins,
+            max_body_bytes=self.max_body_bytes,
         )
         try:
             if extractor.for_each:
@@ -128,14 +134,17 @@ class OpsLevelExtractOperator(BaseOperator):
         self.log.info("%s throttle: %s", self.external_kind, throttle.stats().summary())
         records = sum(len(p.records) for p in partitions)
         failed = [p for p in partitions if p.error]
+        ids = {r["external_id"] for p in partitions for r in p.records}
         self.log.info(
-            "%s: %d record(s) from %d partition(s), %d page(s), %d excluded, %d request(s); "
-            "%d partition(s) failed; peak RSS %.0f MiB",
+            "%s: %d record(s) from %d partition(s), %d page(s), %d excluded, %d rejected, "
+            "%d duplicate external_id(s), %d request(s); %d partition(s) failed; peak RSS %.0f MiB",
             self.external_kind,
             records,
             len(partitions),
             sum(p.pages for p in partitions),
             sum(p.excluded for p in partitions),
+            sum(p.rejected for p in partitions),
+            sum(p.duplicates for p in partitions) + records - len(ids),
             fetcher.requests_sent,
             len(failed),
             peak_rss_mib(),

@@ -83,6 +83,7 @@ class SyncReport:
             for partition in kind.failed:
                 parent = f" (parent {partition['parent']})" if partition.get("parent") is not None else ""
                 failures.append(f"{kind.external_kind}{parent}: {partition['error']}")
+            failures += kind.record_problems()
         return failures
 
     def problems(self) -> list[str]:
@@ -116,6 +117,8 @@ class SyncReport:
                     "records": len(kind.records),
                     "partitions": len(kind.partitions),
                     "complete": kind.complete,
+                    "duplicates": kind.duplicates,
+                    "rejected": kind.rejected,
                 }
                 for name, kind in self.extraction.items()
             },

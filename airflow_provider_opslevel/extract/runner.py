@@ -259,9 +259,7 @@ class ExtractorRunner:
     ) -> None:
         number = result.pages + 1
         if payload is None:
-            raise PageError(
-                self.extractor.where, f"{url} answered null, not a JSON document (page {number})"
-            )
+            raise PageError(self.extractor.where, f"{url} answered null, not a JSON document (page {number})")
         if self.keep_first_page and result.pages == 0:
             result.first_page = payload
         try:

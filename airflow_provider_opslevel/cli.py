@@ -55,11 +55,16 @@ from airflow_provider_opslevel.transform.sync import (
 PROG = "opslevel-integration"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-# How much of a raw page the text output shows (``--json`` carries the whole page).
+# How much of a raw page the text output shows.
 PAGE_LINES = 60
 PAGE_CHARS = 4000
 # How much of one record's data a text line shows.
 RECORD_CHARS = 200
+# What ``--json`` carries at most: the first page, and each shown record's data or component's
+# field, as compact JSON; a larger value becomes its first characters and a truncation marker, so a
+# 50 MB page never reaches stdout.
+JSON_PAGE_CHARS = 64 * 1024
+JSON_VALUE_CHARS = 2000
 
 DELETION_NOTE = (
     "Deletions: none planned. The test plans without an integration id "
@@ -323,8 +328,20 @@ def truncate_lines(
         return text, None
     return "\n".join(kept), (
         f"... truncated: showing {len(kept)} of {len(lines)} lines ({len(text)} characters); "
-        "--json prints the whole page"
+        f"--json shows up to {JSON_PAGE_CHARS // 1024} KiB"
     )
+
+
+def capped(value: Any, limit: int) -> Any:
+    """``value`` itself if its compact JSON fits in ``limit`` characters, else that JSON cut to
+    ``limit`` with a ``... (truncated, N characters)`` marker. Redact before capping: a secret cut
+    in two would no longer be recognised."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = value if isinstance(value, str) else _dump(value, separators=(",", ":"))
+    if len(text) <= limit:
+        return value
+    return f"{text[:limit]}... (truncated, {len(text)} characters)"
 
 
 def short(value: Any, limit: int = RECORD_CHARS) -> str:
@@ -501,11 +518,21 @@ def _partition_row(partition: PartitionResult, max_pages: int | None) -> dict[st
     row = partition.summary()
     if partition.error:
         row["status"] = "failed"
+    elif partition.rejected:
+        row["status"] = f"incomplete: {partition.rejected} item(s) rejected"
     elif partition.complete:
         row["status"] = "complete"
     else:
         row["status"] = f"stopped after --max-pages {max_pages} (more pages exist)"
     return row
+
+
+def _shown(component: dict[str, Any]) -> dict[str, Any]:
+    """A component as the report shows it: each field and property value capped."""
+    for name in ("fields", "properties"):
+        component[name] = {key: capped(value, JSON_VALUE_CHARS) for key, value in component[name].items()}
+    component["alias"] = capped(component["alias"], RECORD_CHARS)
+    return component
 
 
 def _component(component: DesiredComponent) -> dict[str, Any]:
@@ -575,7 +602,9 @@ def run_extractors(
             entry["requests"] = fetcher.requests_sent - sent
             first = next((p for p in partitions if p.pages), None)
             entry["first_page"] = (
-                {"parent": first.parent, "page": redact.value(first.first_page)} if first else None
+                {"parent": first.parent, "page": capped(redact.value(first.first_page), JSON_PAGE_CHARS)}
+                if first
+                else None
             )
             entry["partitions"] = [_partition_row(p, max_pages) for p in partitions]
             records = [r for p in partitions for r in p.records]
@@ -585,17 +614,32 @@ def run_extractors(
                 "items": sum(p.items for p in partitions),
                 "excluded": sum(p.excluded for p in partitions),
                 "kept": len(records),
+                "rejected": sum(p.rejected for p in partitions),
+                "duplicates": sum(p.duplicates for p in partitions)
+                + len(records)
+                - len({r["external_id"] for r in records}),
                 "complete": bool(partitions) and all(p.complete for p in partitions),
                 "failed": sum(1 for p in partitions if p.error),
             }
-            entry["records"] = [redact.value(r) for r in records[: args.records]]
+            entry["records"] = [
+                {
+                    **redact.value(r),
+                    "external_id": capped(redact(r["external_id"]), RECORD_CHARS),
+                    "data": capped(redact.value(r["data"]), JSON_VALUE_CHARS),
+                }
+                for r in records[: args.records]
+            ]
             limited = "parents" in entry and entry["parents"]["read"] < entry["parents"]["available"]
             entry["partial"] = limited or any(not p.complete and not p.error for p in partitions)
             names = sorted(extractor.http_polling.secret_names)
             for p in partitions:
+                where = f" (parent {p.parent})" if p.parent is not None else ""
                 if p.error:
-                    where = f" (parent {p.parent})" if p.parent is not None else ""
                     problems.append(f"extract {kind}{where}: {p.error}{_http_hint(p.error, names)}")
+                problems += [f"extract {kind}{where}: {problem}" for problem in p.problems]
+                if p.rejected > len(p.problems):
+                    more = p.rejected - len(p.problems)
+                    problems.append(f"extract {kind}{where}: ... and {more} more item(s) rejected")
     finally:
         fetcher.close()
         if oauth is not None:
@@ -634,7 +678,7 @@ def run_transforms(
                 "mapped": len(components),
                 "skipped": skipped,
                 "failed": len(issues),
-                "components": [redact.value(_component(c)) for c in components[: args.records]],
+                "components": [_shown(redact.value(_component(c))) for c in components[: args.records]],
                 "issues": [redact(str(issue)) for issue in issues],
             }
         )
@@ -740,7 +784,7 @@ def cmd_test(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
                         integration, document, values, args, lookup, redact
                     )
                     problems += plan_problems
-            report["problems"] = problems
+            report["problems"] = [capped(problem, JSON_VALUE_CHARS) for problem in problems]
     except Exception as exc:  # report cleanly, never with a secret in it
         message = f"{type(exc).__name__}: {exc}"
         trace = traceback.format_exc() if args.verbose else ""
@@ -854,8 +898,15 @@ def extractor_text(entry: dict[str, Any], args: argparse.Namespace) -> list[str]
     totals = entry["totals"]
     complete = "yes" if totals["complete"] else "no"
     lines.append(
-        f"Records: {totals['items']} item(s), {totals['excluded']} excluded, {totals['kept']} kept; "
-        f"{totals['pages']} page(s) from {totals['partitions']} partition(s); complete: {complete}"
+        f"Records: {totals['items']} item(s), {totals['excluded']} excluded, "
+        + (f"{totals['rejected']} rejected, " if totals["rejected"] else "")
+        + f"{totals['kept']} kept; "
+        + (
+            f"{totals['duplicates']} duplicate external_id(s), the last read kept; "
+            if totals["duplicates"]
+            else ""
+        )
+        + f"{totals['pages']} page(s) from {totals['partitions']} partition(s); complete: {complete}"
     )
     if entry["partitions"]:
         rows = [
@@ -879,7 +930,7 @@ def extractor_text(entry: dict[str, Any], args: argparse.Namespace) -> list[str]
         lines.append(f"First {len(entry['records'])} of {totals['kept']} record(s) (external_id, data):")
         for record in entry["records"]:
             parent = f" [parent {record['parent']}]" if record.get("parent") is not None else ""
-            lines.append(f"  {record['external_id']}{parent}  {short(record.get('data'))}")
+            lines.append(f"  {record['external_id']}{parent}  {short(record.get('data'))}")  # capped
     return lines
 
 

@@ -227,13 +227,15 @@ def test_run_test_json_parses(fakes, capsys):
     assert document["ok"] is True and document["problems"] == []
     projects, issues = document["extractors"]
     assert projects["external_kind"] == "sentry_project"
-    assert projects["first_page"]["page"][0]["id"] == sentry.projects[0]["id"]  # the whole page
+    assert projects["first_page"]["page"][0]["id"] == sentry.projects[0]["id"]  # a small page whole
     assert projects["totals"] == {
         "partitions": 1,
         "pages": 1,
         "items": 2,
         "excluded": 0,
         "kept": 2,
+        "rejected": 0,
+        "duplicates": 0,
         "complete": False,
         "failed": 0,
     }
@@ -275,7 +277,10 @@ def test_run_test_with_a_wrong_token_exits_1_and_says_why(fakes, capsys):
         code = cli.main(run_test(sentry))
     captured = capsys.readouterr()
     assert code == 1
-    assert "extract sentry_project: GET" in captured.out and "answered HTTP 401" in captured.out
+    assert (
+        "extract sentry_project: " in captured.out and "extractors[0] (sentry_project): GET" in captured.out
+    )
+    assert "answered HTTP 401" in captured.out
     assert "Invalid token" in captured.out and "sentry_api_token" in captured.out
     assert "no sentry_project record was read" in captured.out
     assert "FAILED" in captured.err
@@ -378,3 +383,70 @@ def test_console_script_runs_in_a_subprocess(fakes):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["ok"] is True  # Airflow's own log stays off stdout
+
+
+@pytest.fixture
+def huge_page(tmp_path: Path) -> Iterator[tuple[str, str, int]]:
+    """An API whose one page is 20 MB (10 items of 2 MB, 252-character ids).
+
+    Yields the extract and transform paths and the page's length as compact JSON."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    items = [{"id": f"{n}-" + "i" * 250, "blob": "x" * 2_000_000} for n in range(10)]
+    raw = json.dumps(items).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    Thread(target=server.serve_forever, daemon=True).start()
+    extract = tmp_path / "extract.yaml"
+    extract.write_text(
+        "extractors:\n- external_kind: blob\n  external_id: .id\n  http_polling:\n"
+        f"    url: http://127.0.0.1:{server.server_address[1]}/blobs\n"
+    )
+    transform = tmp_path / "transform.yaml"
+    transform.write_text(
+        "transforms:\n- external_kind: blob\n  opslevel_kind: service\n  opslevel_identifier: .id\n"
+        "  on_component_not_found: suggest\n  properties:\n    blob: .blob\n"
+    )
+    try:
+        yield str(extract), str(transform), len(json.dumps(items, separators=(",", ":")))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_run_test_caps_what_it_prints_of_a_20_mb_page(huge_page, capsys, as_json):
+    extract, transform, size = huge_page
+    argv = ["test", extract, transform, "--no-opslevel", "--records", "5", *(["--json"] if as_json else [])]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert len(out) < 150_000  # of a 20 MB page, five 2 MB records and five components
+    if as_json:
+        document = json.loads(out)
+        (entry,) = document["extractors"]
+        assert entry["totals"]["kept"] == 10 and len(entry["records"]) == 5
+        page = entry["first_page"]["page"]
+        assert page.startswith('[{"id":"0-iii') and page.endswith(f"... (truncated, {size} characters)")
+        assert len(page) < cli.JSON_PAGE_CHARS + 100
+        record = entry["records"][0]
+        assert record["data"].startswith('{"id":"0-iii') and record["data"].endswith("characters)")
+        assert len(record["data"]) < cli.JSON_VALUE_CHARS + 100
+        assert record["external_id"] == "0-" + "i" * 198 + "... (truncated, 252 characters)"
+        component = document["transforms"][0]["components"][0]
+        assert len(component["properties"]["blob"]) < cli.JSON_VALUE_CHARS + 100
+        assert "truncated" in component["properties"]["blob"]
+    else:
+        assert "... truncated: showing" in out and "First 5 of 10 record(s)" in out
+        assert max(len(line) for line in out.splitlines()) < 5000

@@ -139,12 +139,18 @@ def test_extract_options_shape_the_extract_tasks():
         extract=SEED / "extract.yaml",
         transform=SEED / "transform.yaml",
         extract_options={
-            "sentry_issue": {"concurrency": 8, "max_active_tis_per_dagrun": 2, "pool": "sentry"}
+            "sentry_issue": {
+                "concurrency": 8,
+                "max_active_tis_per_dagrun": 2,
+                "pool": "sentry",
+                "max_body_bytes": 1000,
+            }
         },
     )
     task = dag.get_task("extract_sentry_issue")
     assert task.max_active_tis_per_dagrun == 2 and task.pool == "sentry"
     assert task.partial_kwargs["concurrency"] == 8
+    assert task.partial_kwargs["max_body_bytes"] == 1000
 
 
 def test_extract_options_are_checked():

@@ -42,6 +42,8 @@ class ComponentPlan:
     stale_tags: list[dict[str, str]] = field(default_factory=list)
     """Tags with a key this component's transform manages but a value it no longer gives."""
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Reported but not failing the run: records that merged into it and disagreed on a key."""
     message: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,6 +60,8 @@ class ComponentPlan:
             data["message"] = self.message
         if self.problems:
             data["problems"] = self.problems
+        if self.warnings:
+            data["warnings"] = self.warnings
         return data
 
 
@@ -184,7 +188,8 @@ def plan_component(
         )
         return item
     item.fields, item.properties, item.problems = fit_properties(desired, component_type)
-    item.problems += [f"records disagree on {note}" for note in desired.disagreements]
+    # Source data the user cannot fix (two records, one identifier): reported, not failing every run.
+    item.warnings = [f"records disagree on {note}" for note in desired.disagreements]
     creating = current is None and desired.on_not_found == "create"
     if integration_id and (creating or (current is not None and is_managed(current, integration_id))):
         marks = ownership_tags(integration_id, desired.partition, last_seen)

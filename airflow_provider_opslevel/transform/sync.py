@@ -99,6 +99,14 @@ class SyncReport:
             problems += [f"{label}: {problem}" for problem in item.problems]
         return problems
 
+    def warnings(self) -> list[str]:
+        """What was counted but does not fail the run: records disagreeing on a merged component."""
+        return [
+            f"{item.desired.kind} {item.desired.alias}: {warning}"
+            for item in self.plan.components
+            for warning in item.warnings
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         """The XCom form: counts for everything, details for the first components of each action."""
         details: dict[str, list[dict[str, Any]]] = {}
@@ -143,6 +151,7 @@ class SyncReport:
                 for decision in self.deletions
             },
             "problems": self.problems(),
+            "warnings": self.warnings(),
         }
 
     def table(self) -> str:
@@ -198,6 +207,12 @@ class SyncReport:
         for decision in self.deletions:
             if decision.held:
                 lines.append(f"\nDeletion held for {decision.kind}: {decision.held}")
+        warnings = self.warnings()
+        if warnings:
+            lines.append(f"\nWarnings ({len(warnings)}; written, not failing the run):")
+            lines += [f"  {warning}" for warning in warnings[:DETAIL_LIMIT]]
+            if len(warnings) > DETAIL_LIMIT:
+                lines.append(f"  ... and {len(warnings) - DETAIL_LIMIT} more")
         return "\n".join(lines)
 
 

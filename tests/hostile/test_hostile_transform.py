@@ -234,9 +234,12 @@ def test_identifier_with_surrounding_blanks_is_trimmed_as_opslevel_stores_it(tmp
 def test_duplicate_identifiers_with_different_values_are_reported(tmp_path, opslevel):
     config = write(tmp_path, transform(identifier=".key", extra="properties:\n  colour: .c\n"))
     report = sync(opslevel, config, {"id": "1", "key": "k", "c": "red"}, {"id": "2", "key": "k", "c": "blue"})
-    assert report.problems() == [
-        'widget k: records disagree on properties.colour: "red" (rec:1) and "blue" (rec:2); the last one is used'
-    ]
+    # Counted and shown, but not a failure: the source's data is not the user's to fix.
+    warning = 'widget k: records disagree on properties.colour: "red" (rec:1) and "blue" (rec:2); the last one is used'
+    assert report.problems() == []
+    assert report.warnings() == [warning]
+    assert report.to_dict()["warnings"] == [warning]
+    assert f"Warnings (1; written, not failing the run):\n  {warning}" in report.describe()
     assert opslevel.component_by_alias("k")["properties"] == {"colour": "blue"}
 
 

@@ -1,0 +1,93 @@
+"""One redactor for every output: task log lines, XCom reports, exceptions and the CLI.
+
+A secret leaves the process in more shapes than its raw value: quoted inside a JSON document
+(``"`` and ``\\`` escaped, non-ASCII as ``\\uXXXX`` or not), in a Python ``repr`` (an error
+message formatted with ``{url!r}``), or URL-encoded in a query string (``quote``,
+``quote_plus``). :class:`Redactor` hides each of these forms of every value it was given,
+longest first so that a secret containing another is hidden whole.
+
+Values shorter than :data:`MIN_SECRET_LENGTH` characters are ignored: replacing every ``a`` or
+``42`` in a message would shred it, and so short a value protects nothing anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+__all__ = ["MIN_SECRET_LENGTH", "REDACTED", "Redactor", "secret_forms"]
+
+REDACTED = "***"
+#: Values with fewer characters are not redacted (3 still hides a short API key like ``k3y``).
+MIN_SECRET_LENGTH = 3
+
+
+def secret_forms(value: str) -> set[str]:
+    """``value`` as it may appear in output: raw, JSON-escaped, ``repr``-escaped and URL-encoded."""
+    return {
+        value,
+        json.dumps(value)[1:-1],  # ensure_ascii: non-ASCII as \uXXXX
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        repr(value)[1:-1],
+        quote(value),  # "/" kept, as in a path
+        quote(value, safe=""),
+        quote_plus(value),  # form bodies and urlencode()d query strings
+    }
+
+
+class Redactor:
+    """Replace every form (see :func:`secret_forms`) of the values it holds with ``***``.
+
+    Thread-safe: values may be added while other threads redact (OAuth tokens arrive mid-run).
+
+    :param values: the secrets known up front; more come with :meth:`add`.
+    """
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        for value in values:
+            self.add(value)
+
+    def add(self, value: str) -> None:
+        """Hide ``value`` from now on (ignored when empty or shorter than :data:`MIN_SECRET_LENGTH`)."""
+        if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
+            return
+        with self._lock:
+            if value in self._values:
+                return
+            self._values.add(value)
+            forms = sorted({form for v in self._values for form in secret_forms(v)}, key=len, reverse=True)
+            # One alternation, longest first: a single pass, so "***" is never matched again.
+            self._pattern = re.compile("|".join(map(re.escape, forms)))
+
+    @property
+    def values(self) -> list[str]:
+        """The raw values held, longest first."""
+        with self._lock:
+            return sorted(self._values, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every form of every value replaced by :data:`REDACTED`."""
+        pattern = self._pattern
+        return text if pattern is None else pattern.sub(REDACTED, text)
+
+    __call__ = redact
+
+    def redact_data(self, value: Any) -> Any:
+        """A copy of a JSON-like value with every string redacted, dict keys included.
+
+        Tuples become lists (as they would in JSON); other scalars are returned as they are.
+        """
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {self.redact_data(k): self.redact_data(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.redact_data(v) for v in value]
+        return value

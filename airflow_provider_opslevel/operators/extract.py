@@ -11,17 +11,14 @@ from airflow.sdk.log import mask_secret
 
 from airflow_provider_opslevel.config import load_integration
 from airflow_provider_opslevel.connections import airflow_secrets
-from airflow_provider_opslevel.extract.http import HttpFetcher
-from airflow_provider_opslevel.extract.oauth import oauth_client
-from airflow_provider_opslevel.extract.parallel import DEFAULT_CONCURRENCY, run_partitions
+from airflow_provider_opslevel.extract.parallel import DEFAULT_CONCURRENCY
 from airflow_provider_opslevel.extract.results import (
     DEFAULT_PARENTS_PER_TASK,
     chunk_label,
     iter_chunks,
     to_chunks,
 )
-from airflow_provider_opslevel.extract.runner import ExtractorRunner
-from airflow_provider_opslevel.extract.throttle import Throttle
+from airflow_provider_opslevel.extract.session import ExtractionSession
 from airflow_provider_opslevel.extract.transport import DEFAULT_MAX_BODY_BYTES
 from airflow_provider_opslevel.operators.memory import peak_rss_mib, reset_peak
 
@@ -93,28 +90,17 @@ class OpsLevelExtractOperator(BaseOperator):
         reset_peak()
         integration = load_integration(self.extract, self.transform)
         extractor = integration.extractor(self.external_kind)
-        secrets = airflow_secrets()
-        oauth = oauth_client(
+        session = ExtractionSession(
             integration,
-            secrets=secrets,
+            airflow_secrets(),
             origins=self.rewrite_origins,
-            redact=secrets.redact,
             on_token=mask_secret,
-        )
-        # One throttle for every worker of this task: AIMD concurrency and rate-limit headers.
-        throttle = Throttle(max_concurrency=self.concurrency)
-        fetcher = HttpFetcher(redact=secrets.redact, secrets=secrets, throttle=throttle, oauth=oauth)
-        runner = ExtractorRunner(
-            extractor,
-            fetcher=fetcher,
-            secrets=secrets,
-            origins=self.rewrite_origins,
+            concurrency=self.concurrency,
             max_pages=self.max_pages,
-            redact=fetcher.redact,
             allowed_origins=self.allowed_origins,
             max_body_bytes=self.max_body_bytes,
         )
-        try:
+        with session:
             if extractor.for_each:
                 parents: list[dict[str, Any] | None] = list(self.parent_records())
                 self.log.info(
@@ -126,12 +112,8 @@ class OpsLevelExtractOperator(BaseOperator):
                 )
             else:
                 parents = [None]
-            partitions = run_partitions(runner, parents, self.concurrency)
-        finally:
-            fetcher.close()
-            if oauth is not None:
-                oauth.close()
-        self.log.info("%s throttle: %s", self.external_kind, throttle.stats().summary())
+            partitions = session.run(self.external_kind, parents)
+        self.log.info("%s throttle: %s", self.external_kind, session.throttle.stats().summary())
         records = sum(len(p.records) for p in partitions)
         failed = [p for p in partitions if p.error]
         ids = {r["external_id"] for p in partitions for r in p.records}
@@ -145,7 +127,7 @@ class OpsLevelExtractOperator(BaseOperator):
             sum(p.excluded for p in partitions),
             sum(p.rejected for p in partitions),
             sum(p.duplicates for p in partitions) + records - len(ids),
-            fetcher.requests_sent,
+            session.requests_sent,
             len(failed),
             peak_rss_mib(),
         )

@@ -5,7 +5,7 @@ asserts the exact outcome: the error type, its location (``file:line: item key``
 the template line that failed), a fragment of its message, that it took under 5 s, that the
 process's peak memory grew by under 100 MB, and that a canary secret in the environment appears
 in no output or error. Deadline cases run with a 0.5 s limit so the corpus stays quick;
-``tests/test_templating.py`` checks the real default.
+``tests/templating/test_template_limits.py`` checks the real default.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from airflow_provider_opslevel import template_limits
 from airflow_provider_opslevel.errors import ConfigError, Location, TemplateError
 from airflow_provider_opslevel.templating import TemplateEngine
+from airflow_provider_opslevel.templating import limits as template_limits
 
 CANARY = "s3cret-canary-7f3a"
 WHERE = Location("extract.yaml", 40, "extractors", 2, "sentry_issue", "http_polling.body")

@@ -22,6 +22,7 @@ __all__ = ["LIQUID_FILTERS", "defined"]
 
 
 def defined(value: Any) -> Any:
+    """``value``, unless it is undefined: then the strict undefined error, naming the variable."""
     if isinstance(value, jinja2.Undefined):
         value._fail_with_undefined_error()
     return value

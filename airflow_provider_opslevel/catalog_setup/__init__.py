@@ -62,13 +62,8 @@ Rules:
   mention. Listing ``management_rules`` replaces that relationship's rule set (``[]`` clears it).
 """
 
-from airflow_provider_opslevel.catalog_setup.ensure import (
-    CatalogSetupError,
-    Change,
-    EnsureItem,
-    EnsureReport,
-    ensure_catalog,
-)
+from airflow_provider_opslevel.catalog_setup.ensure import ensure_catalog
+from airflow_provider_opslevel.catalog_setup.errors import CatalogSetupError
 from airflow_provider_opslevel.catalog_setup.loader import clear_cache, load_catalog
 from airflow_provider_opslevel.catalog_setup.models import (
     BUILTIN_RULE_PROPERTIES,
@@ -78,18 +73,19 @@ from airflow_provider_opslevel.catalog_setup.models import (
     PropertySpec,
     RelationshipDefinitionSpec,
 )
+from airflow_provider_opslevel.catalog_setup.report import EnsureItem, EnsureReport, SetupChange
 
 __all__ = [
     "BUILTIN_RULE_PROPERTIES",
     "CatalogDocument",
     "CatalogSetupError",
-    "Change",
     "ComponentTypeSpec",
     "EnsureItem",
     "EnsureReport",
     "ManagementRuleSpec",
     "PropertySpec",
     "RelationshipDefinitionSpec",
+    "SetupChange",
     "clear_cache",
     "ensure_catalog",
     "load_catalog",

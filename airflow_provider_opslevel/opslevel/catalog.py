@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,9 @@ from airflow_provider_opslevel.opslevel.batch import (
     Batcher,
     Operation,
 )
-from airflow_provider_opslevel.opslevel.client import OpsLevelApiError, OpsLevelClient
+from airflow_provider_opslevel.opslevel.client import OpsLevelClient
+from airflow_provider_opslevel.opslevel.errors import OpsLevelApiError
+from airflow_provider_opslevel.opslevel.pagination import collect_nodes, connection_at
 
 # Built-in component fields a transform may set, and how each is written in Service*Input.
 TEXT_FIELDS = ("name", "description", "framework", "language", "product")
@@ -156,21 +159,14 @@ class OpsLevelCatalog:
         self.batcher = Batcher(client, batch_size=batch_size, lookup_batch_size=lookup_batch_size)
 
     def _pages(self, document: str, operation: str, variables: dict[str, Any], path: list[str]) -> list[dict]:
-        """Every node of a connection, following ``pageInfo`` (``after: ""`` first, like opslevel-go)."""
-        nodes: list[dict[str, Any]] = []
-        after = ""
-        while True:
-            data = self.client.execute(document, {**variables, "after": after}, operation)
-            connection: Any = data
-            for key in path:
-                connection = (connection or {}).get(key)
-            if connection is None:
-                return nodes
-            nodes += [node for node in connection.get("nodes") or [] if node]
-            page_info = connection.get("pageInfo") or {}
-            if not page_info.get("hasNextPage") or not page_info.get("endCursor"):
-                return nodes
-            after = page_info["endCursor"]
+        """Every node of the connection at ``path``, following ``pageInfo``."""
+
+        def fetch(after: str) -> Mapping[str, Any] | None:
+            return connection_at(
+                self.client.execute(document, {**variables, "after": after}, operation), path
+            )
+
+        return collect_nodes(fetch, label=operation)
 
     def account_id(self) -> str:
         return self.client.execute(documents.ACCOUNT_ID, {}, "AccountId")["account"]["id"]

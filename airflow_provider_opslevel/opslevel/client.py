@@ -10,6 +10,7 @@ import requests
 
 from airflow_provider_opslevel import __version__
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.opslevel.errors import OpsLevelApiError  # re-exported: tests import it here
 from airflow_provider_opslevel.opslevel.ratelimit import (
     DEFAULT_REQUESTS_PER_MINUTE,
     SlidingWindowLimiter,
@@ -26,15 +27,6 @@ DEFAULT_MAX_ATTEMPTS = 8
 RETRY_ALWAYS = frozenset({429, 502, 503})
 # May have been executed: retried only for requests that are safe to repeat.
 RETRY_IF_IDEMPOTENT = frozenset({500, 504})
-
-
-class OpsLevelApiError(OpsLevelIntegrationError):
-    """OpsLevel refused a request: an HTTP error, or GraphQL ``errors`` at the top level."""
-
-    def __init__(self, message: str, *, status: int | None = None, errors: list[dict] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.errors = errors or []
 
 
 def format_errors(errors: list[dict[str, Any]]) -> str:

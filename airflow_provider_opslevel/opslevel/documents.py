@@ -1,12 +1,23 @@
-"""Every fixed GraphQL document the client sends, and the selections batches reuse.
+"""Every fixed GraphQL document the OpsLevel layer sends, and the selections batches reuse.
 
 Tests validate each document (and batches built from the selections) against ``schema.graphql``.
+Lists are paged the opslevel-go way (:mod:`.pagination`): ``$after: String!`` (``""`` for the
+first page) and ``$first: Int!``.
+
+The sync reads components and their types (``ComponentsOfType``, ``ComponentTypeGet`` ...) and
+writes in batches (:data:`MUTATIONS`); catalog setup reads and writes component types, property
+definitions and relationship definitions (``ComponentTypeList`` ... :data:`SETUP_WRITES`).
+
+Why no ``propertyDefinitionCreate``: its ``PropertyDefinitionInput`` cannot name a component type
+(it creates on the default one), so definitions are created through ``componentTypeCreate`` /
+``componentTypeUpdate`` and their ``properties: [ComponentTypePropertyDefinitionInput!]``.
 """
 
 from __future__ import annotations
 
 PAGE_SIZE = 500  # OpsLevel's own page size (opslevel-go client.go)
 NESTED_PAGE_SIZE = 100  # keep equal to the first: values inside COMPONENT_SELECTION
+SETUP_PAGE_SIZE = 100  # component types, property and relationship definitions (catalog setup)
 
 ERRORS = "errors { message path }"
 
@@ -95,6 +106,138 @@ ACCOUNT_ID = """
 query AccountId { account { id } }
 """
 
+# ---------------------------------------------------------------- catalog setup (component types)
+
+PROPERTY_DEFINITION_FIELDS = """
+fragment CatalogDefinitionFields on PropertyDefinition {
+  id
+  aliases
+  name
+  description
+  schema
+  lockedStatus
+  propertyDisplayStatus
+  allowedInConfigFiles
+}
+"""
+
+RELATIONSHIP_DEFINITION_FIELDS = """
+fragment CatalogRelationshipDefinitionFields on RelationshipDefinitionType {
+  id
+  alias
+  name
+  description
+  componentType { id aliases }
+  metadata { allowedTypes allowedCategories minItems maxItems }
+  managementRules {
+    operator
+    sourceProperty
+    sourcePropertyBuiltin
+    targetProperty
+    targetPropertyBuiltin
+    targetType
+    targetCategory
+  }
+}
+"""
+
+COMPONENT_TYPE_LIST = """
+query ComponentTypeList($after: String!, $first: Int!) {
+  account {
+    componentTypes(after: $after, first: $first) {
+      nodes { id aliases name description isDefault }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+
+COMPONENT_TYPE_PROPERTIES = (
+    """
+query ComponentTypeProperties($id: ID!, $after: String!, $first: Int!) {
+  account {
+    componentType(input: {id: $id}) {
+      properties(after: $after, first: $first) {
+        nodes { ...CatalogDefinitionFields }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+  }
+}
+"""
+    + PROPERTY_DEFINITION_FIELDS
+)
+
+RELATIONSHIP_DEFINITION_LIST = (
+    """
+query RelationshipDefinitionList($componentType: IdentifierInput!, $after: String!, $first: Int!) {
+  account {
+    relationshipDefinitions(componentType: $componentType, after: $after, first: $first) {
+      nodes { ...CatalogRelationshipDefinitionFields }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+"""
+    + RELATIONSHIP_DEFINITION_FIELDS
+)
+
+RELATIONSHIP_DEFINITION_GET = (
+    """
+query RelationshipDefinitionGet($alias: String!) {
+  account {
+    relationshipDefinition(input: {alias: $alias}) { ...CatalogRelationshipDefinitionFields }
+  }
+}
+"""
+    + RELATIONSHIP_DEFINITION_FIELDS
+)
+
+COMPONENT_TYPE_CREATE = """
+mutation ComponentTypeCreate($input: ComponentTypeInput!) {
+  componentTypeCreate(input: $input) {
+    componentType { id aliases name }
+    errors { message path }
+  }
+}
+"""
+
+COMPONENT_TYPE_UPDATE = """
+mutation ComponentTypeUpdate($componentType: IdentifierInput!, $input: ComponentTypeInput!) {
+  componentTypeUpdate(componentType: $componentType, input: $input) {
+    componentType { id aliases name }
+    errors { message path }
+  }
+}
+"""
+
+PROPERTY_DEFINITION_UPDATE = """
+mutation PropertyDefinitionUpdate($propertyDefinition: IdentifierInput!, $input: PropertyDefinitionInput!) {
+  propertyDefinitionUpdate(propertyDefinition: $propertyDefinition, input: $input) {
+    definition { id aliases }
+    errors { message path }
+  }
+}
+"""
+
+RELATIONSHIP_DEFINITION_CREATE = """
+mutation RelationshipDefinitionCreate($input: RelationshipDefinitionInput!) {
+  relationshipDefinitionCreate(input: $input) {
+    definition { id alias }
+    errors { message path }
+  }
+}
+"""
+
+RELATIONSHIP_DEFINITION_UPDATE = """
+mutation RelationshipDefinitionUpdate($relationshipDefinition: IdentifierInput!, $input: RelationshipDefinitionInput!) {
+  relationshipDefinitionUpdate(relationshipDefinition: $relationshipDefinition, input: $input) {
+    definition { id alias }
+    errors { message path }
+  }
+}
+"""
+
 ALL_DOCUMENTS = {
     "ComponentsOfType": COMPONENTS_OF_TYPE,
     "ComponentPropertiesPage": COMPONENT_PROPERTIES_PAGE,
@@ -102,6 +245,24 @@ ALL_DOCUMENTS = {
     "ComponentTypeGet": COMPONENT_TYPE_GET,
     "ComponentTypePropertiesPage": COMPONENT_TYPE_PROPERTIES_PAGE,
     "AccountId": ACCOUNT_ID,
+    "ComponentTypeList": COMPONENT_TYPE_LIST,
+    "ComponentTypeProperties": COMPONENT_TYPE_PROPERTIES,
+    "RelationshipDefinitionList": RELATIONSHIP_DEFINITION_LIST,
+    "RelationshipDefinitionGet": RELATIONSHIP_DEFINITION_GET,
+    "ComponentTypeCreate": COMPONENT_TYPE_CREATE,
+    "ComponentTypeUpdate": COMPONENT_TYPE_UPDATE,
+    "PropertyDefinitionUpdate": PROPERTY_DEFINITION_UPDATE,
+    "RelationshipDefinitionCreate": RELATIONSHIP_DEFINITION_CREATE,
+    "RelationshipDefinitionUpdate": RELATIONSHIP_DEFINITION_UPDATE,
+}
+
+#: Catalog setup's writes (the only mutations above): operation -> the payload's root field.
+SETUP_WRITES = {
+    "ComponentTypeCreate": "componentTypeCreate",
+    "ComponentTypeUpdate": "componentTypeUpdate",
+    "PropertyDefinitionUpdate": "propertyDefinitionUpdate",
+    "RelationshipDefinitionCreate": "relationshipDefinitionCreate",
+    "RelationshipDefinitionUpdate": "relationshipDefinitionUpdate",
 }
 
 # Batched operations: root field → (argument types, selection). The batcher aliases and names them.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_opslevel.catalog_setup.documents import MUTATIONS
+from airflow_provider_opslevel.opslevel.documents import SETUP_WRITES
 from airflow_provider_opslevel.testing import FakeOpsLevel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,7 +17,7 @@ def mutations(fake: FakeOpsLevel) -> list[dict[str, Any]]:
     return [
         r
         for r in fake.requests
-        if r["operation_name"] in MUTATIONS or str(r["query"]).lstrip().startswith("mutation")
+        if r["operation_name"] in SETUP_WRITES or str(r["query"]).lstrip().startswith("mutation")
     ]
 
 

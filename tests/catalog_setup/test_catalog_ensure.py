@@ -14,10 +14,10 @@ from catalog_setup_helpers import SHIPPED, mutations, relationship, sentry_type
 from airflow_provider_opslevel.catalog_setup import (
     CatalogSetupError,
     EnsureReport,
-    documents,
     ensure_catalog,
     load_catalog,
 )
+from airflow_provider_opslevel.opslevel import documents
 from airflow_provider_opslevel.opslevel.client import OpsLevelClient
 from airflow_provider_opslevel.testing import FakeOpsLevel
 
@@ -481,7 +481,7 @@ def test_a_refused_write_reports_what_was_done(fake: FakeOpsLevel, client: OpsLe
 
 
 def test_reads_are_paged(fake: FakeOpsLevel, client: OpsLevelClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "PAGE_SIZE", 2)
+    monkeypatch.setattr(documents, "SETUP_PAGE_SIZE", 2)
     for number in range(5):
         fake.add_component_type(f"other_{number}", f"Other {number}")
     for number in range(3):

@@ -77,3 +77,38 @@ def test_every_document_constant_is_listed():
         if key.isupper() and isinstance(value, str) and value.lstrip().startswith(("query", "mutation"))
     }
     assert documents_found == set(documents.ALL_DOCUMENTS.values())
+
+
+# ------------------------------------------------------------- catalog setup (component types)
+
+
+@pytest.mark.parametrize("name", sorted(documents.ALL_DOCUMENTS))
+def test_mutations_are_listed_as_setup_writes(name: str) -> None:
+    (operation,) = [
+        d
+        for d in graphql.parse(documents.ALL_DOCUMENTS[name]).definitions
+        if isinstance(d, graphql.OperationDefinitionNode)
+    ]
+    is_mutation = operation.operation == graphql.OperationType.MUTATION
+    assert is_mutation == (name in documents.SETUP_WRITES)
+
+
+@pytest.mark.parametrize("name", sorted(documents.SETUP_WRITES))
+def test_setup_writes_answer_under_their_field(name: str) -> None:
+    field = documents.SETUP_WRITES[name]
+    assert field[0].lower() + field[1:] == field and field.lower() == name.lower()
+    assert f"  {field}(" in documents.ALL_DOCUMENTS[name]
+
+
+@pytest.mark.parametrize(
+    "name", ["ComponentTypeList", "ComponentTypeProperties", "RelationshipDefinitionList"]
+)
+def test_setup_lists_page_with_after_and_first(name: str) -> None:
+    (operation,) = [
+        d
+        for d in graphql.parse(documents.ALL_DOCUMENTS[name]).definitions
+        if isinstance(d, graphql.OperationDefinitionNode)
+    ]
+    declared = {v.variable.name.value: graphql.print_ast(v.type) for v in operation.variable_definitions}
+    assert declared["after"] == "String!" and declared["first"] == "Int!"
+    assert "pageInfo { hasNextPage endCursor }" in documents.ALL_DOCUMENTS[name]

@@ -19,6 +19,7 @@ from airflow_provider_opslevel.catalog_setup import (
 )
 from airflow_provider_opslevel.opslevel import documents
 from airflow_provider_opslevel.opslevel.client import OpsLevelClient
+from airflow_provider_opslevel.opslevel.errors import GraphQLPagingError
 from airflow_provider_opslevel.testing import FakeOpsLevel
 
 Write = Callable[..., Path]
@@ -517,6 +518,26 @@ def test_reads_are_paged(fake: FakeOpsLevel, client: OpsLevelClient, monkeypatch
         "url",
     ]
     assert set(sentry_type(fake)["properties"]) == {"a", "b", "c", "url", "project_slug", "substatus"}
+
+
+def test_a_repeated_cursor_stops_before_anything_is_written(
+    fake: FakeOpsLevel, client: OpsLevelClient
+) -> None:
+    def same_cursor(info: dict[str, Any]) -> tuple[int, dict[str, str], bytes] | None:
+        if info.get("operation_name") != "ComponentTypeList":
+            return None
+        page = {"nodes": [], "pageInfo": {"hasNextPage": True, "endCursor": "Mg"}}
+        return (
+            200,
+            {"Content-Type": "application/json"},
+            json.dumps({"data": {"account": {"componentTypes": page}}}).encode(),
+        )
+
+    fake.faults.append(same_cursor)
+    with pytest.raises(GraphQLPagingError, match="ComponentTypeList: page 2 answered endCursor 'Mg'"):
+        ensure_catalog(load_catalog(SHIPPED), client)
+    assert [r["variables"]["after"] for r in fake.requests] == ["", "Mg"]
+    assert mutations(fake) == []
 
 
 def test_report_serialises_for_xcom_and_log(fake: FakeOpsLevel, client: OpsLevelClient, write: Write) -> None:

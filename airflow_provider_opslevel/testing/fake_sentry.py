@@ -1,24 +1,19 @@
 """A fake Sentry web API (projects and issues) served over real HTTP.
 
-Payload shapes come from the Sentry fixtures in ``data/`` (sentry-mcp mock server and the
-sentry-api-schema examples); pagination and rate-limit headers follow Sentry's
-``src/sentry/api/base.py`` and ``paginator.py`` behaviour.
+Pagination and rate-limit headers follow Sentry's ``src/sentry/api/base.py`` and
+``paginator.py`` behaviour; the data comes from :mod:`.sentry_data` and the scripted faults
+from :mod:`.sentry_faults`.
 """
 
 from __future__ import annotations
 
 import base64
-import copy
-import functools
-import json
 import random
 import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
-from importlib.resources import files
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit
 
@@ -28,271 +23,19 @@ from airflow_provider_opslevel.testing._server import (
     bearer_token,
     json_response,
 )
+from airflow_provider_opslevel.testing.sentry_data import (
+    DEFAULT_PROJECT_NAMES,
+    make_issue,
+    make_organization,
+    make_project,
+)
+from airflow_provider_opslevel.testing.sentry_faults import RATE_LIMIT_WINDOW, Rewrite, rate_limit_headers
 
-#: A response rewrite: gets the request info and the response about to be sent; returns
-#: ``None`` (keep it) or the response to send instead.
-Rewrite = Callable[[dict[str, Any], Response], "Response | None"]
-Predicate = Callable[[dict[str, Any]], bool]
+__all__ = ["FakeSentry"]
 
-DEFAULT_PROJECT_NAMES = (
-    "Backend API",
-    "Frontend Web",
-    "payments-production",
-    "Mobile App",
-    "Data Pipeline",
-    "Auth Service",
-    "search-production",
-    "Notifications Worker",
-    "Billing Service",
-    "Admin Console",
-)
-_PLATFORMS = ("python", "javascript-react", "python-django", "node", "go", "ruby-rails", "java-spring", "php")
-_TEAMS = ("platform", "web", "payments", "mobile")
-_ISSUE_TEMPLATES = ("issue.json", "issue-null-culprit.json", "performance-issue.json", "regressed-issue.json")
-# Keys only the issue *detail* endpoint returns; list items do not carry them.
-_DETAIL_ONLY = (
-    "activity",
-    "openPeriods",
-    "seenBy",
-    "pluginActions",
-    "pluginIssues",
-    "pluginContexts",
-    "userReportCount",
-    "participants",
-    "firstRelease",
-    "lastRelease",
-)
-_TITLES = {
-    "error": (
-        "TypeError: Cannot read properties of undefined (reading 'id')",
-        "ValueError: invalid literal for int() with base 10: 'abc'",
-        "KeyError: 'user_id'",
-        "ConnectionError: Max retries exceeded with url: /v1/charges",
-        "OperationalError: could not connect to server: Connection refused",
-        "TimeoutError: Request timed out after 30000ms",
-        "Error: Tool list_organizations is already registered",
-        "AttributeError: 'NoneType' object has no attribute 'email'",
-        "RangeError: Maximum call stack size exceeded",
-        "ZeroDivisionError: division by zero",
-    ),
-    "performance": (
-        "N+1 Query: SELECT * FROM users WHERE id = %s",
-        "Slow DB Query: SELECT * FROM orders WHERE status = %s",
-        "Consecutive HTTP: GET /api/inventory",
-        "Large HTTP Payload: GET /api/reports/export",
-    ),
-    "metric": ("Endpoint Regression", "Function Regression: render_dashboard"),
-}
-_CULPRITS = (
-    "app.views.checkout in post",
-    "GET /api/users",
-    "src/components/Cart.tsx in CartItem",
-    "worker.tasks in process_payment",
-    "Object.fetch(index)",
-    "POST /oauth/token",
-)
-_UNRESOLVED_SUBSTATUS = ("ongoing", "new", "regressed", "escalating", None)
-_IGNORED_SUBSTATUS = ("archived_until_escalating", "archived_until_condition_met", "archived_forever")
 _NOT_FOUND = {"detail": "The requested resource does not exist"}
 _INVALID_CURSOR = {"detail": "Invalid cursor parameter."}
 _STATS_PERIODS = ("", "24h", "14d")
-_BASE_DATE = datetime(2025, 3, 3, 9, 15, 0, 123456, tzinfo=timezone.utc)
-_RATE_LIMIT_WINDOW = 1  # seconds, like the "Limit is 40 requests in 1 seconds" message
-
-
-def load_template(name: str) -> Any:
-    """A fresh copy of one of the packaged Sentry JSON fixtures in ``testing/data``.
-
-    :param name: file name, e.g. ``"issue.json"``.
-    """
-    return copy.deepcopy(_read_template(name))
-
-
-@functools.cache
-def _read_template(name: str) -> Any:
-    return json.loads((files("airflow_provider_opslevel.testing") / "data" / name).read_text("utf-8"))
-
-
-def too_many_requests(
-    limit: int = 40, *, retry_after: str | None = None, rate_headers: bool = True
-) -> Response:
-    """A realistic Sentry HTTP 429 (bare JSON string body, no ``Retry-After``), for fault hooks.
-
-    :param limit: the limit quoted in the message and headers.
-    :param retry_after: a ``Retry-After`` value to add (seconds or an HTTP date).
-    :param rate_headers: send the ``X-Sentry-Rate-Limit-*`` headers (reset at the next second).
-    """
-    reset = int(time.time()) + _RATE_LIMIT_WINDOW
-    message = (
-        f"You are attempting to use this endpoint too frequently. Limit is {limit} requests in 1 seconds"
-    )
-    headers = _rate_headers(limit, 0, reset, 25, 24) if rate_headers else {}
-    if retry_after is not None:
-        headers["Retry-After"] = retry_after
-    return json_response(429, message, headers)
-
-
-def server_error(status: int = 500) -> Response:
-    """Sentry's JSON error body for a 5xx."""
-    return json_response(status, {"detail": "Internal Error", "errorId": "0c1b2a3d"})
-
-
-def html_page(status: int = 200, title: str = "Sentry is down for maintenance") -> Response:
-    """An HTML page (a proxy's or a maintenance page) where JSON was expected."""
-    body = f"<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
-    return status, {"Content-Type": "text/html; charset=utf-8"}, body.encode()
-
-
-def unauthorized() -> Response:
-    """Sentry's 401 for a token it does not accept."""
-    return json_response(401, {"detail": "Invalid token"})
-
-
-def truncate_body(response: Response, keep: float = 0.5) -> Response:
-    """``response`` with only the first ``keep`` fraction of its body (a cut-off JSON document)."""
-    status, headers, body = response
-    return status, headers, body[: int(len(body) * keep)]
-
-
-def set_header(name: str, value: str) -> Callable[[Response], Response]:
-    """A change for :func:`rewrite` that sets (or replaces) one response header."""
-
-    def change(response: Response) -> Response:
-        status, headers, body = response
-        kept = {k: v for k, v in headers.items() if k.lower() != name.lower()}
-        return status, {**kept, name: value}, body
-
-    return change
-
-
-class _Limited:
-    """Counts the requests a scripted fault applied to; thread-safe."""
-
-    def __init__(self, times: int | None, when: Predicate | None) -> None:
-        self.times = times
-        self.when = when
-        self.hits = 0
-        self._lock = threading.Lock()
-
-    def _take(self, info: dict[str, Any]) -> bool:
-        if self.when is not None and not self.when(info):
-            return False
-        with self._lock:
-            if self.times is not None and self.hits >= self.times:
-                return False
-            self.hits += 1
-            return True
-
-
-class ScriptedFault(_Limited):
-    """A fault hook answering ``response`` (or ``response(info)``) to matching requests."""
-
-    def __init__(
-        self,
-        response: Response | Callable[[dict[str, Any]], Response],
-        times: int | None,
-        when: Predicate | None,
-    ) -> None:
-        super().__init__(times, when)
-        self.response = response
-
-    def __call__(self, info: dict[str, Any]) -> Response | None:
-        if not self._take(info):
-            return None
-        return self.response(info) if callable(self.response) else self.response
-
-
-class Delay(_Limited):
-    """A fault hook that sleeps before the request is answered normally."""
-
-    def __init__(self, seconds: float, times: int | None, when: Predicate | None) -> None:
-        super().__init__(times, when)
-        self.seconds = seconds
-
-    def __call__(self, info: dict[str, Any]) -> None:
-        if self._take(info):
-            time.sleep(self.seconds)
-
-
-class ScriptedRewrite(_Limited):
-    """A response rewrite applying ``change`` to the responses of matching requests."""
-
-    def __init__(
-        self, change: Callable[[Response], Response], times: int | None, when: Predicate | None
-    ) -> None:
-        super().__init__(times, when)
-        self.change = change
-
-    def __call__(self, info: dict[str, Any], response: Response) -> Response | None:
-        if not self._take(info):
-            return None
-        return self.change(response)
-
-
-def respond(
-    response: Response | Callable[[dict[str, Any]], Response],
-    *,
-    times: int | None = None,
-    when: Predicate | None = None,
-) -> ScriptedFault:
-    """A fault answering ``response`` to the first ``times`` requests matching ``when``.
-
-    ``fake.faults.append(respond(server_error(503), times=2, when=lambda i: "/issues/" in i["path"]))``;
-    ``.hits`` counts the requests it answered. ``times=None``: every matching request.
-    """
-    return ScriptedFault(response, times, when)
-
-
-def delay(seconds: float, *, times: int | None = None, when: Predicate | None = None) -> Delay:
-    """A fault that delays the answer to the first ``times`` matching requests (read timeouts)."""
-    return Delay(seconds, times, when)
-
-
-def rewrite(
-    change: Callable[[Response], Response], *, times: int | None = None, when: Predicate | None = None
-) -> ScriptedRewrite:
-    """A rewrite for :attr:`FakeSentry.rewrites`: ``change`` the real response of matching requests.
-
-    ``fake.rewrites.append(rewrite(truncate_body, times=1))`` cuts the first response short;
-    ``rewrite(set_header("Link", "garbage"))`` breaks pagination.
-    """
-    return ScriptedRewrite(change, times, when)
-
-
-def has_cursor(info: dict[str, Any]) -> bool:
-    """Predicate: the request follows a ``cursor`` (a second or later page)."""
-    return bool(info["query"].get("cursor"))
-
-
-def _rate_headers(
-    limit: int, remaining: int, reset: int, concurrent: int, concurrent_left: int
-) -> dict[str, str]:
-    return {
-        "X-Sentry-Rate-Limit-Limit": str(limit),
-        "X-Sentry-Rate-Limit-Remaining": str(remaining),
-        "X-Sentry-Rate-Limit-Reset": str(reset),
-        "X-Sentry-Rate-Limit-ConcurrentLimit": str(concurrent),
-        "X-Sentry-Rate-Limit-ConcurrentRemaining": str(concurrent_left),
-    }
-
-
-def _slugify(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "project"
-
-
-def _iso(moment: datetime, micros: bool) -> str:
-    # Sentry emits both "…:19.403000Z" and "…:11Z"; clients must accept either.
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micros else "%Y-%m-%dT%H:%M:%SZ")
-
-
-def _short_number(n: int) -> str:
-    alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-    out = ""
-    while True:
-        n, digit = divmod(n, len(alphabet))
-        out = alphabet[digit] + out
-        if not n:
-            return out
 
 
 class _BadRequest(Exception):
@@ -416,7 +159,7 @@ class FakeSentry(FakeHTTPServer):
         self._window = 0
         self._window_count = 0
         self._in_flight = 0
-        self.organization = self._make_organization()
+        self.organization = make_organization(self.org)
         names = list(project_names) if project_names is not None else []
         self.projects: list[dict[str, Any]] = []
         self.issues: dict[str, list[dict[str, Any]]] = {}
@@ -434,12 +177,6 @@ class FakeSentry(FakeHTTPServer):
                 self.issues[project["id"]].append(self._make_issue(project, hidden=hidden))
 
     # -- data ------------------------------------------------------------------------------
-    def _make_organization(self) -> dict[str, Any]:
-        example = load_template("list-your-projects.json")["200"][0]["organization"]
-        org = copy.deepcopy(example)
-        org.update(id="1", slug=self.org, name=self.org)
-        return org
-
     def add_project(self, name: str, **fields: Any) -> dict[str, Any]:
         """Add a project (with an empty issue list) and return it.
 
@@ -447,75 +184,16 @@ class FakeSentry(FakeHTTPServer):
         :param fields: keys overriding the generated ones (``id``, ``slug``, ``platform``, ...).
         """
         with self.lock:
-            index = len(self.projects)
-            template = load_template("project.json")
-            listing = load_template("list-your-projects.json")["200"][0]
-            team_slug = _TEAMS[index % len(_TEAMS)]
-            team = {"id": str(4509106733776896 + index % len(_TEAMS)), "slug": team_slug, "name": team_slug}
-            project = copy.deepcopy(template)
-            project.update(
-                id=str(4509109104082945 + index),
-                slug=_slugify(name),
-                name=name,
-                platform=_PLATFORMS[index % len(_PLATFORMS)],
-                dateCreated=_iso(_BASE_DATE - timedelta(days=90 - index, seconds=index * 7), True),
-                team=team,
-                teams=[team],
-                avatar=copy.deepcopy(listing["avatar"]),
-                color=listing["color"],
-                isInternal=False,
-                isPublic=False,
-                status="active",
-                organization=copy.deepcopy(self.organization),
-            )
+            project = make_project(len(self.projects), name, self.organization)
             project.update(fields)
             self.projects.append(project)
             self.issues.setdefault(project["id"], [])
             return project
 
     def _make_issue(self, project: dict[str, Any], *, hidden: bool = False) -> dict[str, Any]:
-        rng = self._rng
         self._next_issue += 1
-        template_name = _ISSUE_TEMPLATES[self._next_issue % len(_ISSUE_TEMPLATES)]
-        issue = load_template(template_name)
-        for key in _DETAIL_ONLY:
-            issue.pop(key, None)
-        category = issue.get("issueCategory") or "error"
-        title = rng.choice(_TITLES.get(category, _TITLES["error"]))
-        if template_name == "issue-null-culprit.json" or rng.random() < 0.15:
-            culprit = None
-        else:
-            culprit = rng.choice(_CULPRITS)
-        if hidden:
-            status = rng.choice(("resolved", "ignored"))
-            substatus = None if status == "resolved" else rng.choice(_IGNORED_SUBSTATUS)
-        else:
-            status, substatus = "unresolved", rng.choice(_UNRESOLVED_SUBSTATUS)
-        first_seen = _BASE_DATE + timedelta(
-            minutes=rng.randint(0, 60 * 24 * 30), microseconds=rng.randint(0, 999999)
-        )
-        last_seen = first_seen + timedelta(minutes=rng.randint(0, 60 * 24 * 14), seconds=rng.randint(0, 59))
         seq = self._short_ids[project["id"]] = self._short_ids.get(project["id"], 0) + 1
-        metadata = dict(issue.get("metadata") or {})
-        metadata.update(title=title, value=title.partition(": ")[2] or title)
-        issue.update(
-            id=str(self._next_issue),
-            shortId=f"{project['slug'].upper()}-{_short_number(seq + 30)}",
-            title=title,
-            culprit=culprit,
-            permalink=None,
-            level=rng.choice(("error", "error", "warning", "fatal", "info")),
-            status=status,
-            substatus=substatus,
-            platform=project.get("platform"),
-            project={k: project.get(k) for k in ("id", "name", "slug", "platform")},
-            metadata=metadata,
-            assignedTo=None,
-            count=str(rng.randint(1, 5000)),
-            userCount=rng.randint(0, 300),
-            firstSeen=_iso(first_seen, rng.random() < 0.5),
-            lastSeen=_iso(last_seen, rng.random() < 0.5),
-        )
+        issue = make_issue(self._rng, self._next_issue, seq, project, hidden=hidden)
         if self._httpd is not None:
             issue["permalink"] = self._permalink(issue["id"])
         return issue
@@ -758,8 +436,8 @@ class FakeSentry(FakeHTTPServer):
             limited = self.enforce_rate_limit and self._window_count > self.rate_limit
             remaining = max(0, self.rate_limit - self._window_count)
             concurrent_left = max(0, self.concurrent_limit - self._in_flight)
-        reset = self._window + _RATE_LIMIT_WINDOW
-        return limited, _rate_headers(
+        reset = self._window + RATE_LIMIT_WINDOW
+        return limited, rate_limit_headers(
             self.rate_limit, remaining, reset, self.concurrent_limit, concurrent_left
         )
 

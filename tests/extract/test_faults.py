@@ -23,7 +23,7 @@ from airflow_provider_opslevel.extract.runner import ExtractorRunner, PartitionR
 from airflow_provider_opslevel.extract.throttle import Throttle
 from airflow_provider_opslevel.secrets import SecretRecorder
 from airflow_provider_opslevel.testing import FakeSentry
-from airflow_provider_opslevel.testing.fake_sentry import (
+from airflow_provider_opslevel.testing.sentry_faults import (
     delay,
     has_cursor,
     html_page,

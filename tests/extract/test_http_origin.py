@@ -13,7 +13,7 @@ from airflow_provider_opslevel.extract.origin import OriginError, OriginGuard, o
 from airflow_provider_opslevel.extract.runner import ExtractorRunner
 from airflow_provider_opslevel.secrets import SecretRecorder
 from airflow_provider_opslevel.testing import FakeSentry
-from airflow_provider_opslevel.testing.fake_sentry import has_cursor, rewrite, set_header
+from airflow_provider_opslevel.testing.sentry_faults import has_cursor, rewrite, set_header
 
 
 @pytest.mark.parametrize(

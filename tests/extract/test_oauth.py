@@ -21,7 +21,7 @@ from airflow_provider_opslevel.extract.runner import ExtractorRunner
 from airflow_provider_opslevel.secrets import SecretRecorder
 from airflow_provider_opslevel.templating import TemplateEngine
 from airflow_provider_opslevel.testing import FakeSentry
-from airflow_provider_opslevel.testing.fake_sentry import has_cursor, respond, server_error, unauthorized
+from airflow_provider_opslevel.testing.sentry_faults import has_cursor, respond, server_error, unauthorized
 
 CLIENT_ID = "opslevel-sync"
 CLIENT_SECRET = "very-secret-client-secret"

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from airflow_provider_opslevel.testing import FakeSentry
-from airflow_provider_opslevel.testing.fake_sentry import too_many_requests
+from airflow_provider_opslevel.testing.sentry_faults import too_many_requests
 
 LINK_PART = re.compile(
     r'<(?P<url>[^>]*)>; rel="(?P<rel>\w+)"; results="(?P<results>true|false)"; cursor="(?P<cursor>[^"]*)"'

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from airflow_provider_opslevel.testing import FakeSentry
-from airflow_provider_opslevel.testing.fake_sentry import (
+from airflow_provider_opslevel.testing.sentry_faults import (
     delay,
     has_cursor,
     html_page,

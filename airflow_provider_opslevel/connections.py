@@ -10,6 +10,7 @@ from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.redaction import Redactor
 from airflow_provider_opslevel.secrets import SecretRecorder
 
 
@@ -55,6 +56,16 @@ def connection_password(name: str) -> str:
     return password_resolver(BaseHook.get_connection)(name)
 
 
-def airflow_secrets() -> SecretRecorder:
-    """A resolver for the ``secret`` filter that masks every value it hands out in task logs."""
-    return SecretRecorder(connection_password, on_value=mask_secret)
+def task_redactor() -> Redactor:
+    """A redactor that also gives every form of every value to Airflow's secrets masker."""
+    return Redactor(on_add=mask_secret)
+
+
+def airflow_secrets(redactor: Redactor | None = None) -> SecretRecorder:
+    """A resolver for the ``secret`` filter that masks every value it hands out in task logs.
+
+    :param redactor: the task's redactor, which gets every value (default: a :func:`task_redactor`).
+    """
+    return SecretRecorder(
+        connection_password, on_value=mask_secret, redactor=task_redactor() if redactor is None else redactor
+    )

@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -45,12 +46,15 @@ class Redactor:
     Thread-safe: values may be added while other threads redact (OAuth tokens arrive mid-run).
 
     :param values: the secrets known up front; more come with :meth:`add`.
+    :param on_add: called with each form of each new value (the Airflow operators pass
+        ``mask_secret``, so the task log's own masker hides the encoded forms too).
     """
 
-    def __init__(self, values: Iterable[str] = ()) -> None:
+    def __init__(self, values: Iterable[str] = (), *, on_add: Callable[[str], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._on_add = on_add
         for value in values:
             self.add(value)
 
@@ -65,6 +69,9 @@ class Redactor:
             forms = sorted({form for v in self._values for form in secret_forms(v)}, key=len, reverse=True)
             # One alternation, longest first: a single pass, so "***" is never matched again.
             self._pattern = re.compile("|".join(map(re.escape, forms)))
+        if self._on_add is not None:
+            for form in sorted(secret_forms(value)):
+                self._on_add(form)
 
     @property
     def values(self) -> list[str]:
@@ -91,3 +98,40 @@ class Redactor:
         if isinstance(value, (list, tuple)):
             return [self.redact_data(v) for v in value]
         return value
+
+    def redact_exception(self, exc: BaseException) -> BaseException:
+        """Redact ``exc`` in place (its args, string attributes and notes, and those of the
+        exceptions it chains to), so its message, traceback and pickle hide every value.
+
+        Rewriting ``args`` keeps the exception's type, traceback and picklability.
+        """
+        seen: set[int] = set()
+        pending: list[BaseException | None] = [exc]
+        while pending:
+            current = pending.pop()
+            if current is None or id(current) in seen:
+                continue
+            seen.add(id(current))
+            try:
+                current.args = tuple(
+                    self.redact_data(arg) if isinstance(arg, str) else arg for arg in current.args
+                )
+                for name, value in vars(current).items():
+                    if isinstance(value, str) and name != "__notes__":
+                        setattr(current, name, self.redact(value))
+                notes = getattr(current, "__notes__", None)
+                if isinstance(notes, list):
+                    notes[:] = [self.redact(note) if isinstance(note, str) else note for note in notes]
+            except (AttributeError, TypeError):  # a read-only attribute: leave the rest as it is
+                pass
+            pending += [current.__cause__, current.__context__]
+        return exc
+
+    @contextmanager
+    def errors_redacted(self) -> Iterator[None]:
+        """Re-raise any exception of the block redacted (see :meth:`redact_exception`)."""
+        try:
+            yield
+        except Exception as exc:
+            self.redact_exception(exc)
+            raise

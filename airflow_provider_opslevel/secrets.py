@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-SecretResolver = Callable[[str], str]
+from airflow_provider_opslevel.redaction import REDACTED, Redactor
 
-REDACTED = "***"
+__all__ = ["REDACTED", "SecretRecorder", "SecretResolver"]  # REDACTED: until cli.py imports it from redaction
+
+#: Maps a secret's name to its value: the ``secret`` template filter calls it.
+SecretResolver = Callable[[str], str]
 
 
 class SecretRecorder:
@@ -19,11 +22,20 @@ class SecretRecorder:
     :param resolve: maps a secret name to its value (the Airflow adapter reads a connection).
     :param on_value: called with each new value (the Airflow adapter registers it with the
         secrets masker).
+    :param redactor: where the values go; pass the run's :class:`Redactor` to share it with the
+        OAuth client and the OpsLevel hook (default: a new one, :attr:`redactor`).
     """
 
-    def __init__(self, resolve: SecretResolver, on_value: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        resolve: SecretResolver,
+        on_value: Callable[[str], None] | None = None,
+        *,
+        redactor: Redactor | None = None,
+    ) -> None:
         self._resolve = resolve
         self._on_value = on_value
+        self.redactor = redactor if redactor is not None else Redactor()
         self._cache: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -34,14 +46,15 @@ class SecretRecorder:
         value = self._resolve(name)
         with self._lock:
             self._cache[name] = value
+        self.redactor.add(value)
         if value and self._on_value is not None:
             self._on_value(value)
         return value
 
     @property
     def values(self) -> list[str]:
+        """Every non-empty value handed out, longest first."""
         with self._lock:
-            # Longest first, so a secret that contains another is redacted whole.
             return sorted((v for v in self._cache.values() if v), key=len, reverse=True)
 
     def names_for(self, text: str) -> list[str]:
@@ -50,6 +63,5 @@ class SecretRecorder:
             return sorted(name for name, value in self._cache.items() if value and value in text)
 
     def redact(self, text: str) -> str:
-        for value in self.values:
-            text = text.replace(value, REDACTED)
-        return text
+        """``text`` with every form of every value handed out hidden (see :class:`Redactor`)."""
+        return self.redactor.redact(text)

@@ -21,8 +21,9 @@ fetch at a time, shared by every thread. The token endpoint gets the same retrie
 ``Authorization: Bearer <token>`` on every request without its own ``Authorization`` header; a
 401 there fetches a fresh token and retries that request once. Templates may read it as
 ``{{ oauth.access_token }}`` when the runner adds :meth:`OAuthClient.template_context` to the
-render context. Neither the token nor the client secret is ever logged or put in an error:
-:meth:`OAuthClient.redact` hides both, and ``on_token`` lets the Airflow adapter mask tokens.
+render context. Neither the token nor the client secret is ever logged or put in an error: both
+go to the run's :class:`~airflow_provider_opslevel.redaction.Redactor` (``redactor``), which
+:meth:`OAuthClient.redact` applies, and ``on_token`` lets the Airflow adapter mask tokens.
 """
 
 from __future__ import annotations
@@ -47,14 +48,14 @@ from airflow_provider_opslevel.extract.retry import RetryPolicy
 from airflow_provider_opslevel.extract.runner import rewrite_origin
 from airflow_provider_opslevel.extract.throttle import Throttle
 from airflow_provider_opslevel.extract.transport import Transport
-from airflow_provider_opslevel.secrets import REDACTED, SecretResolver
+from airflow_provider_opslevel.redaction import Redactor
+from airflow_provider_opslevel.secrets import SecretRecorder, SecretResolver
 
 __all__ = ["ClientAuth", "OAuthClient", "OAuthError", "oauth_client"]
 
 log = logging.getLogger(__name__)
 
 ClientAuth = Literal["body", "basic"]
-_KEEP_TOKENS = 8  # old tokens still redacted after a refresh
 
 
 class OAuthError(HttpError):
@@ -96,7 +97,10 @@ class OAuthClient:
     :param refresh_margin: fetch a new token this many seconds before the old one expires
         (at most a tenth of the token's lifetime).
     :param origins: origin rewrites applied to ``token_url`` (as for extractor URLs).
-    :param redact: applied to error messages (e.g. ``SecretRecorder.redact``).
+    :param redact: applied to error messages before :attr:`redactor` (e.g. ``SecretRecorder.redact``).
+    :param redactor: the run's redactor: every token handed out and the client secret are added
+        to it, so they are hidden wherever it is applied (default: that of ``secrets`` when it is
+        a :class:`~airflow_provider_opslevel.secrets.SecretRecorder`, else a new one).
     :param on_token: called with each new token (the Airflow adapter masks it).
     :param timeout: ``(connect, read)`` timeouts of the token request.
     :param retry: retry policy of the token request.
@@ -114,6 +118,7 @@ class OAuthClient:
         refresh_margin: float = 60.0,
         origins: Mapping[str, str] | None = None,
         redact: Callable[[str], str] = str,
+        redactor: Redactor | None = None,
         on_token: Callable[[str], None] | None = None,
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
@@ -128,14 +133,15 @@ class OAuthClient:
         self.refresh_margin = refresh_margin
         self.origins = dict(origins or {})
         self._outer_redact = redact
+        if redactor is None:
+            redactor = secrets.redactor if isinstance(secrets, SecretRecorder) else Redactor()
+        self.redactor = redactor
         self._secrets = secrets
         self._on_token = on_token
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at: float | None = None
-        self._tokens: tuple[str, ...] = ()  # handed out (the last few), hidden in messages
-        self._client_secrets: tuple[str, ...] = ()
         self.fetches = 0
         self.failure_ttl = failure_ttl
         self._failure: tuple[float, OAuthError] | None = None
@@ -206,8 +212,7 @@ class OAuthClient:
         url = rewrite_origin(config.token_url.render({}, self._secrets).strip(), self.origins)
         client_id = config.client_id.render({}, self._secrets).strip()
         client_secret = config.client_secret.render({}, self._secrets).strip()
-        if client_secret and client_secret not in self._client_secrets:
-            self._client_secrets = (*self._client_secrets, client_secret)
+        self.redactor.add(client_secret)
         form: dict[str, str] = {"grant_type": config.grant_type}
         form.update({name: t.render({}, self._secrets) for name, t in config.extra_params.items()})
         headers = {"Accept": "application/json", "Content-Type": "application/x-www-form-urlencoded"}
@@ -233,7 +238,7 @@ class OAuthClient:
         self._failure = None
         payload = response.json(self.redact)
         token, expires_in = self._read_token(url, payload)
-        self._hide(token)
+        self.redactor.add(token)
         if self._on_token is not None:
             self._on_token(token)
         self._token = token
@@ -265,7 +270,7 @@ class OAuthClient:
             raise fail(f"without an access_token (keys: {', '.join(sorted(map(str, payload)))})")
         token_type = payload.get("token_type")
         if token_type is not None and str(token_type).lower() != "bearer":
-            self._hide(token)
+            self.redactor.add(token)
             raise fail(f"with token_type {token_type!r}; only bearer tokens are supported")
         raw = payload.get("expires_in")
         if raw is None:
@@ -273,7 +278,7 @@ class OAuthClient:
         try:
             expires_in = float(raw)
         except (TypeError, ValueError):
-            self._hide(token)
+            self.redactor.add(token)
             raise fail(f"with expires_in {raw!r}, not a number of seconds") from None
         return token, max(expires_in, 0.0)
 
@@ -283,16 +288,9 @@ class OAuthClient:
         return f" (the client credentials come from secret(s) {', '.join(map(repr, self._names))})"
 
     # -- redaction and templates -----------------------------------------------------------
-    def _hide(self, token: str) -> None:
-        if token and token not in self._tokens:
-            self._tokens = (*self._tokens, token)[-_KEEP_TOKENS:]
-
     def redact(self, text: str) -> str:
         """``text`` with every token handed out and the client secret replaced by ``***``."""
-        text = self._outer_redact(text)
-        for value in sorted((*self._tokens, *self._client_secrets), key=len, reverse=True):
-            text = text.replace(value, REDACTED)
-        return text
+        return self.redactor.redact(self._outer_redact(text))
 
     def template_context(self) -> dict[str, Any]:
         """``{"oauth": ...}`` for the render context: ``{{ oauth.access_token }}``."""

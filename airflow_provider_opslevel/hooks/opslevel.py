@@ -7,11 +7,13 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_opslevel.connections import task_redactor
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.opslevel.batch import DEFAULT_BATCH_SIZE
 from airflow_provider_opslevel.opslevel.catalog import OpsLevelCatalog
 from airflow_provider_opslevel.opslevel.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, OpsLevelClient
 from airflow_provider_opslevel.opslevel.ratelimit import DEFAULT_REQUESTS_PER_MINUTE
+from airflow_provider_opslevel.redaction import Redactor
 
 
 def base_url_from(host: str | None, port: int | None = None) -> str:
@@ -33,6 +35,8 @@ class OpsLevelHook(BaseHook):
     served at ``{host}/graphql``) and its *password* is the API token.
 
     :param opslevel_conn_id: the Airflow connection id.
+    :param redactor: the task's redactor; the token is added to it and hidden in the client's
+        errors (default: a :func:`~airflow_provider_opslevel.connections.task_redactor`).
     """
 
     conn_name_attr = "opslevel_conn_id"
@@ -40,9 +44,12 @@ class OpsLevelHook(BaseHook):
     conn_type = "opslevel"
     hook_name = "OpsLevel"
 
-    def __init__(self, opslevel_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self, opslevel_conn_id: str = default_conn_name, *, redactor: Redactor | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.opslevel_conn_id = opslevel_conn_id
+        self.redactor = task_redactor() if redactor is None else redactor
 
     @cached_property
     def client(self) -> OpsLevelClient:
@@ -58,6 +65,7 @@ class OpsLevelHook(BaseHook):
             conn.password,
             timeout=(min(DEFAULT_TIMEOUT[0], timeout), timeout),
             requests_per_minute=int(extra.get("requests_per_minute") or DEFAULT_REQUESTS_PER_MINUTE),
+            redactor=self.redactor,
         )
 
     def get_conn(self) -> OpsLevelClient:
@@ -74,5 +82,5 @@ class OpsLevelHook(BaseHook):
         try:
             account = self.get_catalog().account_id()
         except Exception as exc:
-            return False, str(exc)
+            return False, self.redactor(str(exc))
         return True, f"Connected to OpsLevel account {account} at {self.client.base_url}"

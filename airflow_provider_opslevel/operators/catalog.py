@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from airflow_provider_opslevel.catalog_setup import ensure_catalog, load_catalog
+from airflow_provider_opslevel.connections import task_redactor
 from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook
 from airflow_provider_opslevel.operators.transform import dry_run_requested
 
@@ -38,9 +39,12 @@ class OpsLevelEnsureCatalogOperator(BaseOperator):
         self.plan_only = plan_only
 
     def execute(self, context: Context) -> dict[str, Any]:
-        document = load_catalog(self.catalog)
-        dry_run = dry_run_requested(self.plan_only, context)
-        hook = OpsLevelHook(opslevel_conn_id=self.opslevel_conn_id)
-        report = ensure_catalog(document, hook.get_conn(), dry_run=dry_run)
-        self.log.info("%s\n%s", "Catalog plan (dry run):" if dry_run else "Catalog setup:", report.to_text())
-        return report.to_dict()
+        redactor = task_redactor()
+        with redactor.errors_redacted():
+            document = load_catalog(self.catalog)
+            dry_run = dry_run_requested(self.plan_only, context)
+            hook = OpsLevelHook(opslevel_conn_id=self.opslevel_conn_id, redactor=redactor)
+            report = ensure_catalog(document, hook.get_conn(), dry_run=dry_run)
+            title = "Catalog plan (dry run):" if dry_run else "Catalog setup:"
+            self.log.info("%s\n%s", title, redactor(report.to_text()))
+            return redactor.redact_data(report.to_dict())

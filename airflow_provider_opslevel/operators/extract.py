@@ -7,10 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
-from airflow.sdk.log import mask_secret
 
 from airflow_provider_opslevel.config import load_integration
-from airflow_provider_opslevel.connections import airflow_secrets
+from airflow_provider_opslevel.connections import airflow_secrets, task_redactor
 from airflow_provider_opslevel.extract.parallel import DEFAULT_CONCURRENCY
 from airflow_provider_opslevel.extract.results import (
     DEFAULT_PARENTS_PER_TASK,
@@ -21,6 +20,7 @@ from airflow_provider_opslevel.extract.results import (
 from airflow_provider_opslevel.extract.session import ExtractionSession
 from airflow_provider_opslevel.extract.transport import DEFAULT_MAX_BODY_BYTES
 from airflow_provider_opslevel.operators.memory import peak_rss_mib, reset_peak
+from airflow_provider_opslevel.redaction import Redactor
 
 
 class OpsLevelExtractOperator(BaseOperator):
@@ -87,14 +87,19 @@ class OpsLevelExtractOperator(BaseOperator):
         return chunk_label(extractor.for_each or self.external_kind, self.parent_records())
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        # Secrets and OAuth tokens join the task's redactor (and Airflow's masker, every form).
+        redactor = task_redactor()
+        with redactor.errors_redacted():
+            return self._extract(redactor)
+
+    def _extract(self, redactor: Redactor) -> list[dict[str, Any]]:
         reset_peak()
         integration = load_integration(self.extract, self.transform)
         extractor = integration.extractor(self.external_kind)
         session = ExtractionSession(
             integration,
-            airflow_secrets(),
+            airflow_secrets(redactor),
             origins=self.rewrite_origins,
-            on_token=mask_secret,
             concurrency=self.concurrency,
             max_pages=self.max_pages,
             allowed_origins=self.allowed_origins,
@@ -131,4 +136,7 @@ class OpsLevelExtractOperator(BaseOperator):
             len(failed),
             peak_rss_mib(),
         )
-        return to_chunks(self.external_kind, partitions, chunk_size=self.parents_per_task)
+        chunks = to_chunks(self.external_kind, partitions, chunk_size=self.parents_per_task)
+        # The partition summaries are the report; records are data and travel as they came.
+        chunks[0]["partitions"] = redactor.redact_data(chunks[0]["partitions"])
+        return chunks

@@ -9,10 +9,13 @@ from typing import Any
 from airflow.sdk import BaseOperator, Context
 
 from airflow_provider_opslevel.config import load_integration
+from airflow_provider_opslevel.connections import task_redactor
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.extract.records import page_records
 from airflow_provider_opslevel.extract.results import to_chunks
 from airflow_provider_opslevel.extract.runner import PartitionResult
+from airflow_provider_opslevel.operators.transform import learn_secrets
+from airflow_provider_opslevel.redaction import Redactor
 
 
 class OpsLevelPushOperator(BaseOperator):
@@ -36,7 +39,13 @@ class OpsLevelPushOperator(BaseOperator):
         self.transform = os.fspath(transform)
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
+        redactor = task_redactor()
+        with redactor.errors_redacted():
+            return self._read(context, redactor)
+
+    def _read(self, context: Context, redactor: Redactor) -> list[dict[str, Any]]:
         integration = load_integration(self.extract, self.transform)
+        learn_secrets(integration, redactor)
         push_kinds = [e.external_kind for e in integration.extractors if e.is_push]
         params = context["params"]
         payload = params.get("payload")

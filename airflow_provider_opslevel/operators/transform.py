@@ -11,8 +11,10 @@ from airflow.sdk import BaseOperator, Context
 from airflow_provider_opslevel.catalog_setup import load_catalog
 from airflow_provider_opslevel.catalog_setup.planning import declared_component_types
 from airflow_provider_opslevel.config import load_integration
+from airflow_provider_opslevel.connections import MissingSecretError, airflow_secrets, task_redactor
 from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook
 from airflow_provider_opslevel.operators.memory import peak_rss_mib, reset_peak
+from airflow_provider_opslevel.redaction import Redactor
 from airflow_provider_opslevel.transform.deletion import DEFAULT_MAX_DELETE_SHARE, DeletionPolicy
 from airflow_provider_opslevel.transform.sync import SyncFailed, SyncOptions, run_sync
 
@@ -115,28 +117,60 @@ class OpsLevelTransformOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         reset_peak()
-        integration = load_integration(self.extract, self.transform)
-        dry_run = dry_run_requested(self.plan_only, context)
-        values = context["ti"].xcom_pull(task_ids=self.extract_task_ids)
-        hook = OpsLevelHook(opslevel_conn_id=self.opslevel_conn_id)
-        options = self.sync_options(integration, context)
-        report = run_sync(
-            self.transforms_of(integration), values, hook.get_catalog(), dry_run=dry_run, options=options
-        )
-        peak = peak_rss_mib()
-        self.log.info(
-            "%s plan (%d OpsLevel request(s), peak RSS %.0f MiB):\n%s",
-            "Dry-run" if dry_run else "Applied",
-            hook.client.requests_sent,
-            peak,
-            report.describe(),
-        )
-        result = {**report.to_dict(), "requests": hook.client.requests_sent, "peak_rss_mib": round(peak, 1)}
-        problems = report.problems()
-        if problems:
-            listed = "\n".join(f"  - {problem}" for problem in problems[:50])
-            more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
-            context["ti"].xcom_push(key="report", value=result)
-            done = "planned" if dry_run else "written"
-            raise SyncFailed(f"{len(problems)} problem(s); everything else was {done}:\n{listed}{more}")
-        return result
+        redactor = task_redactor()
+        with redactor.errors_redacted():
+            integration = load_integration(self.extract, self.transform)
+            learn_secrets(integration, redactor)
+            dry_run = dry_run_requested(self.plan_only, context)
+            values = context["ti"].xcom_pull(task_ids=self.extract_task_ids)
+            hook = OpsLevelHook(opslevel_conn_id=self.opslevel_conn_id, redactor=redactor)
+            options = self.sync_options(integration, context)
+            report = run_sync(
+                self.transforms_of(integration), values, hook.get_catalog(), dry_run=dry_run, options=options
+            )
+            peak = peak_rss_mib()
+            self.log.info(
+                "%s plan (%d OpsLevel request(s), peak RSS %.0f MiB):\n%s",
+                "Dry-run" if dry_run else "Applied",
+                hook.client.requests_sent,
+                peak,
+                redactor(report.describe()),
+            )
+            result = {
+                **report.to_dict(),
+                "requests": hook.client.requests_sent,
+                "peak_rss_mib": round(peak, 1),
+            }
+            result = redactor.redact_data(result)
+            problems = report.problems()
+            if problems:
+                listed = "\n".join(f"  - {problem}" for problem in problems[:50])
+                more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+                context["ti"].xcom_push(key="report", value=result)
+                done = "planned" if dry_run else "written"
+                raise SyncFailed(
+                    redactor(f"{len(problems)} problem(s); everything else was {done}:\n{listed}{more}")
+                )
+            return result
+
+
+def learn_secrets(integration: Any, redactor: Redactor) -> None:
+    """Give ``redactor`` the values of the secrets the extract templates name, as far as they resolve.
+
+    The transform task reads no secret itself, but records and OpsLevel's answers may quote one
+    (an API echoing its token): the report and log must hide them as the extract task's do.
+    """
+    oauth = getattr(integration, "oauth", None)
+    templates = (
+        [oauth.token_url, oauth.client_id, oauth.client_secret, *oauth.extra_params.values()] if oauth else []
+    )
+    names = {name for template in templates for name in template.secret_names}
+    for extractor in integration.extractors:
+        if extractor.http_polling:
+            names |= extractor.http_polling.secret_names
+    secrets = airflow_secrets(redactor)
+    for name in sorted(names):
+        try:
+            secrets(name)
+        except MissingSecretError:
+            pass  # the extract task said so already

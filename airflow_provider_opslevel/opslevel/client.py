@@ -17,6 +17,7 @@ from airflow_provider_opslevel.opslevel.ratelimit import (
     backoff_seconds,
     retry_after_seconds,
 )
+from airflow_provider_opslevel.redaction import Redactor
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class OpsLevelClient:
     :param timeout: ``(connect, read)`` seconds.
     :param requests_per_minute: client-side pace (``None``/0: unpaced).
     :param max_attempts: tries per request, the first included.
+    :param redactor: hides the token (added to it) and the run's other secrets in error messages.
     """
 
     def __init__(
@@ -65,9 +67,12 @@ class OpsLevelClient:
         requests_per_minute: int | None = DEFAULT_REQUESTS_PER_MINUTE,
         rate_period: float = 60.0,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        redactor: Redactor | None = None,
     ) -> None:
         if not token:
             raise OpsLevelIntegrationError("the OpsLevel API token is empty (set the connection's password)")
+        self.redactor = redactor if redactor is not None else Redactor()
+        self.redactor.add(token)  # a server or proxy may echo the Authorization header
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.graphql_url = f"{self.base_url}/graphql"
         self.timeout = timeout
@@ -103,10 +108,12 @@ class OpsLevelClient:
         label = operation_name or "GraphQL request"
         errors = payload.get("errors")
         if errors:
-            raise OpsLevelApiError(f"{label} failed: {format_errors(errors)}", errors=errors)
+            raise OpsLevelApiError(self.redactor(f"{label} failed: {format_errors(errors)}"), errors=errors)
         data = payload.get("data")
         if not isinstance(data, dict):
-            raise OpsLevelApiError(f"{label} answered without data: {json.dumps(payload)[:200]}")
+            raise OpsLevelApiError(
+                self.redactor(f"{label} answered without data: {json.dumps(payload)[:200]}")
+            )
         return data
 
     def execute_raw(
@@ -143,7 +150,7 @@ class OpsLevelClient:
                 )
                 if last or not (unsent or idempotent):
                     raise OpsLevelApiError(
-                        f"{label} to {self.graphql_url} failed: {type(exc).__name__}: {exc}"
+                        self.redactor(f"{label} to {self.graphql_url} failed: {type(exc).__name__}: {exc}")
                     ) from None
                 self._wait(label, attempt, None, type(exc).__name__)
                 continue
@@ -176,14 +183,18 @@ class OpsLevelClient:
         if status >= 300:
             hint = " (check the connection's API token)" if status in (401, 403) else ""
             raise OpsLevelApiError(
-                f"{label} to {self.graphql_url} answered HTTP {status}{hint}: {response.text[:300]}",
+                self.redactor(
+                    f"{label} to {self.graphql_url} answered HTTP {status}{hint}: {response.text[:300]}"
+                ),
                 status=status,
             )
         try:
             payload = response.json()
         except ValueError:
             raise OpsLevelApiError(
-                f"{label} to {self.graphql_url} answered with a body that is not JSON: {response.text[:200]!r}",
+                self.redactor(
+                    f"{label} to {self.graphql_url} answered with a body that is not JSON: {response.text[:200]!r}"
+                ),
                 status=status,
             ) from None
         if not isinstance(payload, dict):

@@ -4,7 +4,7 @@ Steps (OpsLevel is read and written through
 :class:`~airflow_provider_opslevel.opslevel.component_types.ComponentTypesApi`):
 
 1. **Read** what the document is about (:mod:`.state`).
-2. **Check** before writing anything (:mod:`.checks`): every problem is raised at once in
+2. **Check** before writing anything (:mod:`.opslevel_checks`): every problem is raised at once in
    :class:`~airflow_provider_opslevel.catalog_setup.errors.CatalogSetupError`, each naming the
    YAML item.
 3. **Plan** per object ``create``, ``update`` (with field-level changes) or ``unchanged``, and the
@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from airflow_provider_opslevel.catalog_setup.checks import check_against_opslevel
 from airflow_provider_opslevel.catalog_setup.errors import CatalogSetupError
 from airflow_provider_opslevel.catalog_setup.models import CatalogDocument
+from airflow_provider_opslevel.catalog_setup.opslevel_checks import check_against_opslevel
 from airflow_provider_opslevel.catalog_setup.plan_writes import (
     PlannedItem,
     PlannedWrite,

@@ -25,7 +25,7 @@ from airflow_provider_opslevel.catalog_setup import (
     RelationshipDefinitionSpec,
     load_catalog,
 )
-from airflow_provider_opslevel.catalog_setup.loader import MAX_SCHEMA_DEPTH
+from airflow_provider_opslevel.catalog_setup.schema_checks import MAX_SCHEMA_DEPTH
 from airflow_provider_opslevel.errors import ConfigError, ConfigProblem
 
 Write = Callable[..., Path]

@@ -18,32 +18,31 @@ applies it):
   it merely describes the budget, which the throttle paces by). Otherwise exponential backoff with full
   jitter: ``uniform(0, min(backoff_max, backoff_base * 2 ** (retry - 1)))``. Every single wait is
   capped at ``max_wait``; attempts are bounded by ``max_attempts`` (first try included).
+
+The parsing, the jitter and the attempt budget are shared with the OpsLevel client
+(:mod:`airflow_provider_opslevel.retry_policy`); the choices above are extraction's own.
 """
 
 from __future__ import annotations
 
-import email.utils
 import random
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = [
-    "DEFAULT_RETRY_STATUSES",
-    "RateLimitHeaders",
-    "RetryPolicy",
-    "Wait",
-    "header_number",
-    "parse_reset",
-    "parse_retry_after",
-]
+from airflow_provider_opslevel.retry_policy import (
+    AttemptBudget,
+    full_jitter_backoff,
+    header_number,
+    parse_reset,
+    parse_retry_after,
+)
+
+__all__ = ["DEFAULT_RETRY_STATUSES", "RateLimitHeaders", "RetryPolicy", "Wait"]
 
 #: 408, 429 and every 5xx except "not implemented" and "HTTP version not supported".
 DEFAULT_RETRY_STATUSES: frozenset[int] = frozenset(
     {408, 429} | {status for status in range(500, 600) if status not in (501, 505)}
 )
-# A reset value below this is delta seconds (RateLimit-Reset); above, a Unix time (Sentry, GitHub).
-_EPOCH_THRESHOLD = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -68,50 +67,6 @@ class RateLimitHeaders:
         for name in ("limit", "remaining", "reset", "concurrent_limit", "concurrent_remaining"):
             object.__setattr__(self, name, tuple(h.lower() for h in getattr(self, name)))
         object.__setattr__(self, "retry_after", self.retry_after.lower())
-
-
-def header_number(headers: Mapping[str, str], names: tuple[str, ...]) -> float | None:
-    """The first of ``names`` present in ``headers`` (lower-cased names) as a number, else ``None``."""
-    for name in names:
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return float(value.strip())
-        except ValueError:
-            continue
-    return None
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """``Retry-After`` in seconds from now: delta seconds or an HTTP date; ``None`` if absent/unreadable."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # "-0000" dates parse naive; HTTP dates are GMT
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def parse_reset(value: float | None, *, now: float | None = None) -> float | None:
-    """Seconds until a rate-limit reset header's moment (``None`` if absent).
-
-    A large number is a Unix time (Sentry's ``X-Sentry-Rate-Limit-Reset``, GitHub's
-    ``X-RateLimit-Reset``); a small one is delta seconds (``RateLimit-Reset``).
-    """
-    if value is None:
-        return None
-    if value >= _EPOCH_THRESHOLD:
-        return value - (time.time() if now is None else now)
-    return value
 
 
 @dataclass(frozen=True)
@@ -150,8 +105,7 @@ class RetryPolicy:
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be >= 1")
+        AttemptBudget(self.max_attempts)  # raises on < 1
         if self.invalid_json_attempts < 1:
             raise ValueError("invalid_json_attempts must be >= 1")
         if self.backoff_base < 0 or self.backoff_max < 0 or self.max_wait < 0:
@@ -165,10 +119,15 @@ class RetryPolicy:
     def retries_status(self, status: int) -> bool:
         return status in self.retry_statuses
 
+    @property
+    def budget(self) -> AttemptBudget:
+        """Tries per request in all (the first included)."""
+        return AttemptBudget(self.max_attempts)
+
     def backoff(self, retry: int) -> float:
         """Full-jitter backoff before retry number ``retry`` (1 = the first retry)."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** max(retry - 1, 0))
-        return min(self.rng.uniform(0, ceiling), self.max_wait)
+        seconds = full_jitter_backoff(retry - 1, base=self.backoff_base, cap=self.backoff_max, rng=self.rng)
+        return min(seconds, self.max_wait)
 
     def server_wait(
         self, headers: Mapping[str, str], status: int | None = 429, *, now: float | None = None

@@ -29,12 +29,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
-from airflow_provider_opslevel.extract.retry import (
-    RateLimitHeaders,
-    header_number,
-    parse_reset,
-    parse_retry_after,
-)
+from airflow_provider_opslevel.extract.retry import RateLimitHeaders
+from airflow_provider_opslevel.retry_policy import header_number, parse_reset, parse_retry_after
 
 __all__ = ["DEFAULT_CONCURRENCY", "Throttle", "ThrottleStats", "Ticket"]
 

@@ -11,13 +11,9 @@ import requests
 from airflow_provider_opslevel import __version__
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.opslevel.errors import OpsLevelApiError  # re-exported: tests import it here
-from airflow_provider_opslevel.opslevel.ratelimit import (
-    DEFAULT_REQUESTS_PER_MINUTE,
-    SlidingWindowLimiter,
-    backoff_seconds,
-    retry_after_seconds,
-)
+from airflow_provider_opslevel.opslevel.ratelimit import DEFAULT_REQUESTS_PER_MINUTE, SlidingWindowLimiter
 from airflow_provider_opslevel.redaction import Redactor
+from airflow_provider_opslevel.retry_policy import AttemptBudget, full_jitter_backoff, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +83,8 @@ class OpsLevelClient:
             }
         )
         self.limiter = SlidingWindowLimiter(requests_per_minute, rate_period)
-        self.max_attempts = max(1, max_attempts)
+        self.budget = AttemptBudget(max(1, max_attempts))
+        self.max_attempts = self.budget.max_attempts
         self.requests_sent = 0
         self.retries = 0
         self.throttled = 0
@@ -135,7 +132,7 @@ class OpsLevelClient:
         label = operation_name or "GraphQL request"
         data = json.dumps(body)
         for attempt in range(self.max_attempts):
-            last = attempt == self.max_attempts - 1
+            last = not self.budget.allows_another(attempt + 1)
             slot = self.limiter.acquire()
             self.requests_sent += 1
             try:
@@ -159,14 +156,14 @@ class OpsLevelClient:
             if not last and (status in RETRY_ALWAYS or (idempotent and status in RETRY_IF_IDEMPOTENT)):
                 if status == 429:
                     self.throttled += 1
-                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 self._wait(label, attempt, retry_after, f"HTTP {status}")
                 continue
             return self._decode(label, response)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _wait(self, label: str, attempt: int, retry_after: float | None, reason: str) -> None:
-        delay = retry_after if retry_after is not None else backoff_seconds(attempt)
+        delay = retry_after if retry_after is not None else full_jitter_backoff(attempt, base=1.0, cap=60.0)
         self.retries += 1
         log.warning(
             "%s: %s; retrying in %.1fs (attempt %d of %d)",

@@ -1,9 +1,10 @@
-"""Client-side pacing and retry policy for OpsLevel (400 requests per minute per token)."""
+"""Client-side pacing for OpsLevel (400 requests per minute per token).
+
+The retry arithmetic (``Retry-After``, backoff) is :mod:`airflow_provider_opslevel.retry_policy`'s.
+"""
 
 from __future__ import annotations
 
-import email.utils
-import random
 import threading
 import time
 from collections import deque
@@ -71,22 +72,3 @@ class SlidingWindowLimiter:
         """The server said wait: hold every request for ``seconds``."""
         self.waited += seconds
         self._sleep(seconds)
-
-
-def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP date; ``None`` when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def backoff_seconds(attempt: int, *, base: float = 1.0, cap: float = 60.0) -> float:
-    """Exponential backoff with full jitter: ``attempt`` 0 waits up to ``base`` seconds."""
-    return random.uniform(0, min(cap, base * 2**attempt))

@@ -13,13 +13,9 @@ from typing import Any
 import pytest
 
 from airflow_provider_opslevel.extract.http import AuthError, HttpError, HttpFetcher, HttpRequest
-from airflow_provider_opslevel.extract.retry import (
-    DEFAULT_RETRY_STATUSES,
-    RetryPolicy,
-    parse_reset,
-    parse_retry_after,
-)
+from airflow_provider_opslevel.extract.retry import DEFAULT_RETRY_STATUSES, RetryPolicy
 from airflow_provider_opslevel.extract.throttle import Throttle
+from airflow_provider_opslevel.retry_policy import parse_reset, parse_retry_after
 from airflow_provider_opslevel.secrets import SecretRecorder
 from airflow_provider_opslevel.testing import FakeSentry
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import email.utils
 
-from airflow_provider_opslevel.opslevel.ratelimit import (
-    SlidingWindowLimiter,
-    backoff_seconds,
-    retry_after_seconds,
-)
+from airflow_provider_opslevel.opslevel.ratelimit import SlidingWindowLimiter
+from airflow_provider_opslevel.retry_policy import full_jitter_backoff, parse_retry_after
 
 
 class FakeClock:
@@ -46,14 +43,14 @@ def test_disabled_limiter_never_waits():
 
 
 def test_retry_after_in_seconds_or_http_date():
-    assert retry_after_seconds("7") == 7.0
-    assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
     date = email.utils.formatdate(2_000_000_030, usegmt=True)
-    assert retry_after_seconds(date, now=2_000_000_000) == 30.0
-    assert retry_after_seconds(email.utils.formatdate(1, usegmt=True)) == 0.0
+    assert parse_retry_after(date, now=2_000_000_000) == 30.0
+    assert parse_retry_after(email.utils.formatdate(1, usegmt=True)) == 0.0
 
 
 def test_backoff_grows_and_is_capped():
-    assert all(0 <= backoff_seconds(0) <= 1 for _ in range(50))
-    assert all(0 <= backoff_seconds(3) <= 8 for _ in range(50))
-    assert all(backoff_seconds(30, cap=60) <= 60 for _ in range(50))
+    assert all(0 <= full_jitter_backoff(0) <= 1 for _ in range(50))
+    assert all(0 <= full_jitter_backoff(3) <= 8 for _ in range(50))
+    assert all(full_jitter_backoff(30, cap=60) <= 60 for _ in range(50))

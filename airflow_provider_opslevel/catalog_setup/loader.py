@@ -30,13 +30,11 @@ from airflow_provider_opslevel.catalog_setup.item_parsers import (
 )
 from airflow_provider_opslevel.catalog_setup.models import CatalogDocument, ComponentTypeSpec
 from airflow_provider_opslevel.config.fields import ItemContext, type_name
-from airflow_provider_opslevel.config.file_cache import FileCache
+from airflow_provider_opslevel.config.file_cache import FileCache, PathLike
 from airflow_provider_opslevel.config.yaml_source import Position, YamlMapping, load_yaml_file
 from airflow_provider_opslevel.errors import ConfigError, ConfigProblem
 
 __all__ = ["clear_cache", "load_catalog"]
-
-PathLike = str | os.PathLike[str]
 
 TOP_KEYS = ("component_types", "relationship_definitions")
 

@@ -240,17 +240,40 @@ def map_records(
     issues: list[MappingIssue] = []
     for index, transform in enumerate(transforms):
         kind = kinds.get(transform.external_kind)
-        for record in kind.records if kind else []:
-            try:
-                component = map_record(transform, record)
-            except OpsLevelIntegrationError as exc:
-                issues.append(issue_of(transform, index, record, exc))
-                continue
-            if component.key in desired:
-                desired[component.key].merge(component)
-            else:
-                desired[component.key] = component
+        components, failed = map_transform(transform, index, kind.records if kind else [])
+        merge_components(desired, components)
+        issues += failed
     return desired, issues
+
+
+def map_transform(
+    transform: Any, index: int, records: Sequence[dict[str, Any]]
+) -> tuple[list[DesiredComponent], list[MappingIssue]]:
+    """Each record's component, in the records' order and not merged, and the records that failed.
+
+    :param index: the transform's position in ``transforms:`` (issues name it).
+    """
+    components: list[DesiredComponent] = []
+    issues: list[MappingIssue] = []
+    for record in records:
+        try:
+            components.append(map_record(transform, record))
+        except OpsLevelIntegrationError as exc:
+            issues.append(issue_of(transform, index, record, exc))
+    return components, issues
+
+
+def merge_components(
+    desired: dict[tuple[str, str], DesiredComponent], components: Sequence[DesiredComponent]
+) -> None:
+    """Add ``components`` to ``desired``: one whose ``(kind, alias)`` is there already is folded
+    into that one (:meth:`DesiredComponent.merge`, which changes it)."""
+    for component in components:
+        found = desired.get(component.key)
+        if found is None:
+            desired[component.key] = component
+        else:
+            found.merge(component)
 
 
 def issue_of(transform: Any, index: int, record: dict[str, Any], exc: Exception) -> MappingIssue:

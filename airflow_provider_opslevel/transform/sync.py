@@ -382,11 +382,18 @@ def plan_sync(
     extract_values: Iterable[Any],
     catalog: OpsLevelCatalog,
     options: SyncOptions | None = None,
+    *,
+    mapped: tuple[dict[tuple[str, str], DesiredComponent], list[MappingIssue]] | None = None,
 ) -> SyncReport:
-    """Map every record and compare it with OpsLevel: no writes."""
+    """Map every record and compare it with OpsLevel: no writes.
+
+    :param mapped: what :func:`~airflow_provider_opslevel.transform.mapping.map_records` gives
+        for these transforms and values, when the caller has mapped them already (Run Test shows
+        the components first); ``None`` maps them here.
+    """
     options = options or SyncOptions()
     extraction = collect(extract_values)
-    desired, issues = map_records(transforms, extraction)
+    desired, issues = mapped if mapped is not None else map_records(transforms, extraction)
     kinds = {t.opslevel_kind for t in transforms}
     state = read_state(catalog, kinds, (item.alias for item in desired.values()))
     for kind, declared in (options.declared or {}).items():

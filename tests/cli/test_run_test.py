@@ -1,4 +1,4 @@
-"""``opslevel-integration``: validate offline, and Run Test over real HTTP against both fakes."""
+"""``opslevel-integration test`` (Run Test) over real HTTP against both fakes."""
 
 from __future__ import annotations
 
@@ -12,132 +12,20 @@ from typing import Any
 
 import pytest
 from airflow_helpers import OPSLEVEL_TOKEN, SENTRY_TOKEN, connections, environment
+from cli_helpers import (
+    EXAMPLE,
+    SCRIPT,
+    SENTRY_PROPERTIES,
+    issue_paths,
+    mutation_queries,
+    project_requests,
+    run_test,
+)
 
 from airflow_provider_opslevel import cli
+from airflow_provider_opslevel.cli.output import JSON_PAGE_CHARS, JSON_VALUE_CHARS
 from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry
 from airflow_provider_opslevel.testing._server import json_response
-
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "dags" / "sentry_issues"
-EXTRACT = str(EXAMPLE / "extract.yaml")
-TRANSFORM = str(EXAMPLE / "transform.yaml")
-CATALOG = str(EXAMPLE / "catalog.yaml")
-SCRIPT = Path(sys.executable).parent / "opslevel-integration"
-SENTRY_PROPERTIES = {
-    "project_slug": {"name": "Project Slug", "schema": {"type": "array", "items": {"type": "string"}}},
-    "substatus": {"name": "Substatus", "schema": {"type": "string"}},
-    "url": {"name": "URL", "schema": {"type": "string"}},
-}
-
-
-def mutation_queries(opslevel: FakeOpsLevel) -> list[str]:
-    return [r["query"] for r in opslevel.requests if r["query"].lstrip().startswith("mutation")]
-
-
-def issue_paths(sentry: FakeSentry) -> list[str]:
-    return [r["path"] for r in sentry.requests if r["path"].endswith("/issues/")]
-
-
-def project_requests(sentry: FakeSentry) -> list[dict[str, Any]]:
-    return [r for r in sentry.requests if r["path"] == "/api/0/projects/"]
-
-
-@pytest.fixture
-def fakes() -> Iterator[tuple[FakeSentry, FakeOpsLevel]]:
-    with (
-        FakeSentry(token=SENTRY_TOKEN, projects=3, issues_per_project=4, page_size=2) as sentry,
-        FakeOpsLevel(token=OPSLEVEL_TOKEN) as opslevel,
-    ):
-        with environment(**connections(opslevel.url, sentry_api_token=SENTRY_TOKEN)):
-            yield sentry, opslevel
-
-
-def run_test(sentry: FakeSentry, *args: str, catalog: bool = True, extract: str = EXTRACT) -> list[str]:
-    argv = ["test", extract, TRANSFORM, "--rewrite-origin", f"https://sentry.io={sentry.url}", *args]
-    return argv + (["--catalog", CATALOG] if catalog else [])
-
-
-# -- validate ----------------------------------------------------------------------------------------
-
-
-def test_validate_prints_ok_and_a_summary(capsys):
-    assert cli.main(["validate", EXTRACT, TRANSFORM, "--catalog", CATALOG]) == 0
-    out = capsys.readouterr().out
-    assert out.startswith("OK")
-    assert "sentry_project" in out and "for_each sentry_project" in out
-    assert "sentry_issue -> sentry_issue" in out
-    assert "kinds: external sentry_project, sentry_issue; OpsLevel sentry_issue" in out
-    assert "secrets: sentry_api_token" in out
-    assert "component types sentry_issue (3 properties)" in out
-
-
-def test_validate_json(capsys):
-    assert cli.main(["validate", EXTRACT, TRANSFORM, "--json"]) == 0
-    document = json.loads(capsys.readouterr().out)
-    assert document["ok"] is True
-    assert [e["external_kind"] for e in document["extractors"]] == ["sentry_project", "sentry_issue"]
-    assert document["extractors"][1]["for_each"] == "sentry_project"
-    assert document["kinds"]["opslevel"] == ["sentry_issue"]
-
-
-def test_validate_reports_every_problem_with_file_and_line(tmp_path, capsys):
-    text = (EXAMPLE / "extract.yaml").read_text()
-    broken = text.replace("for_each: sentry_project", "for_each: sentry_projet").replace(
-        'external_id: ".id"', 'externl_id: ".id"', 1
-    )
-    extract = tmp_path / "extract.yaml"
-    extract.write_text(broken)
-    catalog = tmp_path / "catalog.yaml"
-    catalog.write_text((EXAMPLE / "catalog.yaml").read_text().replace("{type: string}", "{type: strin}", 1))
-
-    assert cli.main(["validate", str(extract), TRANSFORM, "--catalog", str(catalog)]) == 1
-    captured = capsys.readouterr()
-    assert "OK" not in captured.out
-    lines = [line.strip() for line in captured.err.splitlines()]
-    for_each_line = broken.splitlines().index("    for_each: sentry_projet") + 1
-    assert any(
-        line.startswith(f"{extract}:{for_each_line}:") and "did you mean 'sentry_project'" in line
-        for line in lines
-    ), lines
-    assert any(line.startswith(f"{extract}:") and "externl_id" in line for line in lines), lines
-    assert any(line.startswith(f"{catalog}:") and "schema" in line for line in lines), lines
-
-
-def test_validate_missing_file_is_a_problem(tmp_path, capsys):
-    assert cli.main(["validate", str(tmp_path / "nope.yaml"), TRANSFORM]) == 1
-    assert "nope.yaml" in capsys.readouterr().err
-
-
-def test_validate_does_not_import_airflow():
-    program = (
-        "import sys, airflow_provider_opslevel.cli as c\n"
-        f"code = c.main(['validate', {EXTRACT!r}, {TRANSFORM!r}, '--catalog', {CATALOG!r}])\n"
-        "assert not [m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')], 'airflow imported'\n"
-        "sys.exit(code)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("OK")
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        [],
-        ["validate", EXTRACT],
-        ["frobnicate", EXTRACT, TRANSFORM],
-        ["test", EXTRACT, TRANSFORM, "--max-pages", "many"],
-        ["test", EXTRACT, TRANSFORM, "--max-parents", "-1"],
-        ["test", EXTRACT, TRANSFORM, "--rewrite-origin", "https://sentry.io"],
-        ["test", EXTRACT, TRANSFORM, "--rewrite-origin", "sentry.io=http://localhost"],
-    ],
-)
-def test_usage_errors_exit_2(argv, capsys):
-    assert cli.main(argv) == 2
-    assert "usage:" in capsys.readouterr().err
-
-
-# -- test (Run Test) -------------------------------------------------------------------------------
 
 
 def test_run_test_shows_page_records_components_and_plan_and_writes_nothing(fakes, capsys):
@@ -358,33 +246,6 @@ def test_run_test_reads_connections_from_the_metadata_db(airflow_db, fakes, tmp_
         subprocess.run([str(airflow), "connections", "delete", name], capture_output=True, env=env)
 
 
-def test_console_script_runs_in_a_subprocess(fakes):
-    sentry, opslevel = fakes
-    assert SCRIPT.exists(), "run `.venv/bin/pip install -e . --no-deps` to install the console script"
-    result = subprocess.run(
-        [str(SCRIPT), *run_test(sentry, "--max-parents", "1")],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "First raw page:" in result.stdout
-    assert "for_each sentry_project: 1 of 2 parent record(s), --max-parents 1" in result.stdout
-    assert "create (2):" in result.stdout
-    assert result.stdout.rstrip().endswith("Result: OK")
-    assert SENTRY_TOKEN not in result.stdout + result.stderr
-    assert OPSLEVEL_TOKEN not in result.stdout + result.stderr
-    assert len(issue_paths(sentry)) == 1
-    assert not mutation_queries(opslevel)
-
-    result = subprocess.run(
-        [str(SCRIPT), *run_test(sentry, "--json")], capture_output=True, text=True, env=os.environ.copy()
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["ok"] is True  # Airflow's own log stays off stdout
-
-
 @pytest.fixture
 def huge_page(tmp_path: Path) -> Iterator[tuple[str, str, int]]:
     """An API whose one page is 20 MB (10 items of 2 MB, 252-character ids).
@@ -439,14 +300,34 @@ def test_run_test_caps_what_it_prints_of_a_20_mb_page(huge_page, capsys, as_json
         assert entry["totals"]["kept"] == 10 and len(entry["records"]) == 5
         page = entry["first_page"]["page"]
         assert page.startswith('[{"id":"0-iii') and page.endswith(f"... (truncated, {size} characters)")
-        assert len(page) < cli.JSON_PAGE_CHARS + 100
+        assert len(page) < JSON_PAGE_CHARS + 100
         record = entry["records"][0]
         assert record["data"].startswith('{"id":"0-iii') and record["data"].endswith("characters)")
-        assert len(record["data"]) < cli.JSON_VALUE_CHARS + 100
+        assert len(record["data"]) < JSON_VALUE_CHARS + 100
         assert record["external_id"] == "0-" + "i" * 198 + "... (truncated, 252 characters)"
         component = document["transforms"][0]["components"][0]
-        assert len(component["properties"]["blob"]) < cli.JSON_VALUE_CHARS + 100
+        assert len(component["properties"]["blob"]) < JSON_VALUE_CHARS + 100
         assert "truncated" in component["properties"]["blob"]
     else:
         assert "... truncated: showing" in out and "First 5 of 10 record(s)" in out
         assert max(len(line) for line in out.splitlines()) < 5000
+
+
+def test_run_test_maps_each_record_once(fakes, capsys, monkeypatch):
+    """The components shown and the plan come from one mapping of each record."""
+    from airflow_provider_opslevel.transform import mapping
+
+    sentry, _ = fakes
+    mapped: list[str] = []
+    map_record = mapping.map_record
+
+    def counting(transform: Any, record: dict[str, Any]) -> Any:
+        mapped.append(record["external_id"])
+        return map_record(transform, record)
+
+    monkeypatch.setattr(mapping, "map_record", counting)
+    assert cli.main(run_test(sentry, "--json")) == 0
+    document = json.loads(capsys.readouterr().out)
+    (transform,) = document["transforms"]
+    assert document["plan"]["counts"]["sentry_issue"]["create"] == transform["records"] == 4
+    assert sorted(mapped) == sorted({*mapped}) and len(mapped) == 4

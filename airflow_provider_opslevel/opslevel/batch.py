@@ -13,6 +13,7 @@ from typing import Any
 
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.opslevel.client import OpsLevelClient, format_errors
+from airflow_provider_opslevel.opslevel.documents import MUTATIONS
 
 DEFAULT_BATCH_SIZE = 50
 DEFAULT_LOOKUP_BATCH_SIZE = 100
@@ -150,8 +151,6 @@ def _field_index(path: list[Any], wrap: str | None) -> int | None:
 
 def mutation(field_name: str, *, tag: Any = None, idempotent: bool = True, **values: Any) -> Operation:
     """A batched mutation from :data:`~airflow_provider_opslevel.opslevel.documents.MUTATIONS`."""
-    from airflow_provider_opslevel.opslevel.documents import MUTATIONS
-
     types, selection = MUTATIONS[field_name]
     return Operation(
         field_name,

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLScalarType, GraphQLSchema, build_schema
 
-from airflow_provider_opslevel.testing._catalog import (
-    Catalog,
+from airflow_provider_opslevel.testing._catalog import Catalog
+from airflow_provider_opslevel.testing._catalog_records import (
     Component,
     ComponentType,
     Error,

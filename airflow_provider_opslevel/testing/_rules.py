@@ -38,7 +38,8 @@ from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airflow_provider_opslevel.testing._catalog import Catalog, Component, RelationshipDefinition
+    from airflow_provider_opslevel.testing._catalog_data import CatalogData
+    from airflow_provider_opslevel.testing._catalog_records import Component, RelationshipDefinition
 
 #: Built-in property names a rule may use (``...PropertyBuiltin: true``).
 BUILTINS = (
@@ -53,10 +54,9 @@ BUILTINS = (
     "tier",
     "owner",
 )
-_ABSENT = object()
 
 
-def property_value(cat: Catalog, component: Component, name: str, builtin: bool) -> Any:
+def property_value(cat: CatalogData, component: Component, name: str, builtin: bool) -> Any:
     """The value a rule compares: built-in field or decoded custom property; ``None`` if unset."""
     if builtin:
         if name == "aliases":
@@ -113,7 +113,7 @@ def matches(operator: str, source: Any, target: Any) -> bool:
     return any(k in wanted for k in target_keys(operator, target))
 
 
-def _target_type_ids(cat: Catalog, reldef: RelationshipDefinition) -> set[str] | None:
+def _target_type_ids(cat: CatalogData, reldef: RelationshipDefinition) -> set[str] | None:
     """Type ids targets may have (``None``: any type)."""
     allowed_types = [a for a in reldef.metadata.get("allowedTypes") or [] if a not in ("team", "user")]
     restriction: set[str] | None = None
@@ -126,7 +126,7 @@ def _target_type_ids(cat: Catalog, reldef: RelationshipDefinition) -> set[str] |
     return restriction
 
 
-def evaluate(cat: Catalog, reldef: RelationshipDefinition) -> list[tuple[str, str]]:
+def evaluate(cat: CatalogData, reldef: RelationshipDefinition) -> list[tuple[str, str]]:
     """``(source id, target id)`` pairs the definition's rules link, by source then target creation order."""
     rules = reldef.management_rules
     if not rules:

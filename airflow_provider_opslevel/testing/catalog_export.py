@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from airflow_provider_opslevel.testing._catalog import Catalog, Component, ComponentType, Relationship
+from airflow_provider_opslevel.testing._catalog import Catalog
+from airflow_provider_opslevel.testing._catalog_records import Component, ComponentType, Relationship
 
 __all__ = [
     "component_dict",

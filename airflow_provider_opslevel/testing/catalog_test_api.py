@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from airflow_provider_opslevel.testing._catalog import Catalog, encode_value
+from airflow_provider_opslevel.testing._catalog import Catalog
+from airflow_provider_opslevel.testing._catalog_records import encode_value
 from airflow_provider_opslevel.testing.catalog_export import (
     component_dict,
     component_type_dict,

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 from airflow_helpers import OPSLEVEL_TOKEN, SENTRY_TOKEN, connections, environment
@@ -331,3 +332,33 @@ def test_run_test_maps_each_record_once(fakes, capsys, monkeypatch):
     (transform,) = document["transforms"]
     assert document["plan"]["counts"]["sentry_issue"]["create"] == transform["records"] == 4
     assert sorted(mapped) == sorted({*mapped}) and len(mapped) == 4
+
+
+def test_run_test_hides_a_secret_echoed_json_escaped_or_url_encoded(capsys):
+    secret = 'sentry "token"/with+odd&chars=\\ok'
+    with (
+        FakeSentry(token=secret, projects=2, issues_per_project=1) as sentry,
+        FakeOpsLevel(token=OPSLEVEL_TOKEN) as opslevel,
+    ):
+
+        def echo(info: dict[str, Any]) -> Any:
+            if info["path"] != "/api/0/projects/":
+                return None
+            seen = info["headers"]["authorization"].removeprefix("Bearer ")
+            project = {
+                "id": sentry.projects[0]["id"],
+                "name": "Echo",
+                "seen": seen,
+                "quoted": quote(seen, safe=""),
+                "form": quote_plus(seen),
+            }
+            return json_response(200, [project])
+
+        sentry.faults.append(echo)
+        for extra in ([], ["--json"]):
+            with environment(**connections(opslevel.url, sentry_api_token=secret)):
+                assert cli.main(run_test(sentry, *extra)) == 0
+            captured = capsys.readouterr()
+            assert "quoted" in captured.out and "***" in captured.out  # shown, its secret hidden
+            for form in (secret, json.dumps(secret)[1:-1], quote(secret, safe=""), quote_plus(secret)):
+                assert form not in captured.out + captured.err

@@ -17,7 +17,8 @@ from graphql import DocumentNode, GraphQLError, execute_sync, get_operation_ast,
 from graphql.execution.values import get_variable_values
 
 from airflow_provider_opslevel.testing._catalog import Catalog
-from airflow_provider_opslevel.testing._graphql_api import build_root, load_schema, resolve_field
+from airflow_provider_opslevel.testing._graphql_api import build_root
+from airflow_provider_opslevel.testing._graphql_schema import load_schema, resolve_field
 from airflow_provider_opslevel.testing._ratelimit import SlidingWindowLimiter, retry_after_header
 from airflow_provider_opslevel.testing._server import FakeHTTPServer, Response, bearer_token, json_response
 from airflow_provider_opslevel.testing.catalog_export import snapshot

@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from airflow_provider_opslevel.testing import FakeOpsLevel
-from airflow_provider_opslevel.testing._graphql_api import load_schema
+from airflow_provider_opslevel.testing._graphql_schema import load_schema
 from airflow_provider_opslevel.testing.conformance import response_problems
 
 SERVICE_CREATE = """

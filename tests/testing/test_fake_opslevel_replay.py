@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from airflow_provider_opslevel.testing import FakeOpsLevel
-from airflow_provider_opslevel.testing._graphql_api import load_schema
+from airflow_provider_opslevel.testing._graphql_schema import load_schema
 from airflow_provider_opslevel.testing.conformance import response_problems
 
 RECORDED = Path(__file__).parent / "data" / "recorded-requests.jsonl"

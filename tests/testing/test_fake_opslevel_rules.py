@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from airflow_provider_opslevel.testing import FakeOpsLevel, _rules
-from airflow_provider_opslevel.testing._graphql_api import load_schema
+from airflow_provider_opslevel.testing._graphql_schema import load_schema
 from airflow_provider_opslevel.testing.conformance import response_problems
 
 ISSUE_PROPERTIES = {

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from airflow_provider_opslevel.testing import FakeOpsLevel
-from airflow_provider_opslevel.testing._graphql_api import load_schema
+from airflow_provider_opslevel.testing._graphql_schema import load_schema
 from airflow_provider_opslevel.testing.conformance import response_problems
 
 LIST_BY_TYPE = """

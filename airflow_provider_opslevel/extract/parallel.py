@@ -8,8 +8,9 @@ from typing import Any
 
 from airflow_provider_opslevel.extract import heap
 from airflow_provider_opslevel.extract.runner import ExtractorRunner, PartitionResult
+from airflow_provider_opslevel.extract.throttle import DEFAULT_CONCURRENCY
 
-DEFAULT_CONCURRENCY = 4
+__all__ = ["DEFAULT_CONCURRENCY", "run_partitions"]
 
 
 def run_partitions(

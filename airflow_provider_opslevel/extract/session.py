@@ -14,9 +14,9 @@ from typing import Any
 from airflow_provider_opslevel.config import Integration
 from airflow_provider_opslevel.extract.http import HttpFetcher
 from airflow_provider_opslevel.extract.oauth import OAuthClient, oauth_client
-from airflow_provider_opslevel.extract.parallel import DEFAULT_CONCURRENCY, run_partitions
+from airflow_provider_opslevel.extract.parallel import run_partitions
 from airflow_provider_opslevel.extract.runner import ExtractorRunner, PartitionResult
-from airflow_provider_opslevel.extract.throttle import Throttle
+from airflow_provider_opslevel.extract.throttle import DEFAULT_CONCURRENCY, Throttle
 from airflow_provider_opslevel.extract.transport import DEFAULT_MAX_BODY_BYTES
 from airflow_provider_opslevel.secrets import SecretRecorder
 

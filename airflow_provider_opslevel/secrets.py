@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from airflow_provider_opslevel.redaction import REDACTED, Redactor
+from airflow_provider_opslevel.redaction import Redactor
 
-__all__ = ["REDACTED", "SecretRecorder", "SecretResolver"]  # REDACTED: until cli.py imports it from redaction
+__all__ = ["SecretRecorder", "SecretResolver"]
 
 #: Maps a secret's name to its value: the ``secret`` template filter calls it.
 SecretResolver = Callable[[str], str]

@@ -9,13 +9,9 @@ from airflow.exceptions import AirflowNotFoundException
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
-from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.errors import MissingSecretError
 from airflow_provider_opslevel.redaction import Redactor
 from airflow_provider_opslevel.secrets import SecretRecorder
-
-
-class MissingSecretError(OpsLevelIntegrationError):
-    """A template names a secret that no Airflow connection provides."""
 
 
 def how_to_create(name: str) -> str:

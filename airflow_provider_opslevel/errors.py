@@ -143,6 +143,22 @@ class TemplateError(_RuntimeError):
     """
 
 
+class MissingSecretError(OpsLevelIntegrationError):
+    """A template names a secret that no Airflow connection provides."""
+
+
+class SandboxError(Exception):
+    """jq reported an error (``error``, ``halt_error``, a type error...); the message is jq's.
+
+    Raised by :mod:`~airflow_provider_opslevel.jq_sandbox`; :class:`ExpressionError` is what
+    leaves the engine, with the expression's location.
+    """
+
+
+class SandboxLimitError(SandboxError):
+    """The evaluation was stopped: it ran too long, used too much memory or output too much."""
+
+
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the candidate closest to ``word``, or ``""``.
 

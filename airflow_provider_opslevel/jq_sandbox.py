@@ -33,6 +33,8 @@ from typing import Any
 
 import msgspec
 
+from airflow_provider_opslevel.errors import SandboxError, SandboxLimitError
+
 __all__ = [
     "MAX_OUTPUT_BYTES",
     "MEMORY_LIMIT_BYTES",
@@ -51,14 +53,6 @@ MAX_OUTPUT_BYTES = 16 << 20
 _MAX_IDLE = 8
 _HEADER = struct.Struct(">I")
 _CHILD = Path(__file__).with_name("_jq_child.py")
-
-
-class SandboxError(Exception):
-    """jq reported an error (``error``, ``halt_error``, a type error...); the message is jq's."""
-
-
-class SandboxLimitError(SandboxError):
-    """The evaluation was stopped: it ran too long, used too much memory or output too much."""
 
 
 _encoder = msgspec.msgpack.Encoder()

@@ -7,7 +7,8 @@ import json
 import pytest
 from airflow_helpers import environment
 
-from airflow_provider_opslevel.connections import MissingSecretError, airflow_secrets, connection_password
+from airflow_provider_opslevel.connections import airflow_secrets, connection_password
+from airflow_provider_opslevel.errors import MissingSecretError
 from airflow_provider_opslevel.templating import TemplateEngine
 
 

@@ -133,7 +133,7 @@ def cmd_test(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
 def check_secrets(integration: Integration, secrets: SecretRecorder, redact: Redactor) -> list[str]:
     """Resolve every secret the templates name before any request: one clear message per missing one."""
-    from airflow_provider_opslevel.connections import MissingSecretError
+    from airflow_provider_opslevel.errors import MissingSecretError
 
     names = sorted(
         {name for e in integration.extractors if e.http_polling for name in e.http_polling.secret_names}

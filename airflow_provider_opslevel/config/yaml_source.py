@@ -134,6 +134,15 @@ class _LimitExceededError(yaml.YAMLError):
         self.line = int(mark.line) + 1 if mark is not None else None
         self.message = message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_limit_error, (self.line, self.message))
+
+
+def _limit_error(line: int | None, message: str) -> _LimitExceededError:
+    error = _LimitExceededError(None, message)
+    error.line = line
+    return error
+
 
 class _LineLoader(yaml.SafeLoader):
     """SafeLoader building YamlMapping / YamlSequence, refusing documents over the limits.

@@ -18,24 +18,15 @@ costs about 60% of decoding it (``benchmarks/extract.py`` is CPU-bound on decodi
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import msgspec
 
+from airflow_provider_opslevel.extract.errors import JsonTooDeepError
+
 __all__ = ["JsonTooDeepError", "decode_json"]
 
 _decoder = msgspec.json.Decoder()
-
-
-class JsonTooDeepError(ValueError):
-    """A JSON document nested deeper than the decoder can follow."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "JSON nested more deeply than the decoder allows (about "
-            f"{sys.getrecursionlimit()} levels less the stack in use)"
-        )
 
 
 def decode_json(content: bytes) -> Any:

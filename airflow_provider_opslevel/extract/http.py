@@ -33,18 +33,18 @@ from http import HTTPStatus
 from typing import Any, Protocol
 
 from airflow_provider_opslevel import __version__
-from airflow_provider_opslevel.errors import OpsLevelIntegrationError
-from airflow_provider_opslevel.extract.decode import JsonTooDeepError, decode_json
+from airflow_provider_opslevel.extract.decode import decode_json
+from airflow_provider_opslevel.extract.errors import (
+    AuthError,
+    HttpError,
+    JsonTooDeepError,
+    TransientTransportError,
+    TransportError,
+)
 from airflow_provider_opslevel.extract.origin import OriginGuard
 from airflow_provider_opslevel.extract.retry import RetryPolicy
 from airflow_provider_opslevel.extract.throttle import Throttle
-from airflow_provider_opslevel.extract.transport import (
-    DEFAULT_MAX_BODY_BYTES,
-    RawResponse,
-    TransientTransportError,
-    Transport,
-    TransportError,
-)
+from airflow_provider_opslevel.extract.transport import DEFAULT_MAX_BODY_BYTES, RawResponse, Transport
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -64,31 +64,6 @@ USER_AGENT = f"airflow-provider-opslevel/{__version__}"
 DEFAULT_TIMEOUT: tuple[float, float] = (10.0, 60.0)
 
 _NOT_JSON = object()
-
-
-class HttpError(OpsLevelIntegrationError):
-    """A request that failed: transport error, non-2xx status or an unreadable body.
-
-    :ivar status: the last HTTP status, ``None`` for a transport error.
-    :ivar url: the request URL, redacted.
-    :ivar attempts: how many times the request was sent.
-    """
-
-    def __init__(
-        self, message: str, *, status: int | None = None, url: str | None = None, attempts: int = 1
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.url = url
-        self.attempts = attempts
-
-
-class AuthError(HttpError):
-    """HTTP 401/403: the credentials were refused. ``secret_names`` says which secrets were used."""
-
-    def __init__(self, message: str, *, secret_names: list[str], **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.secret_names = secret_names
 
 
 @dataclass(frozen=True)

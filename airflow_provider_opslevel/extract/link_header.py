@@ -11,7 +11,7 @@ import re
 from typing import Any
 from urllib.parse import urljoin
 
-from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.extract.errors import LinkHeaderError
 
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _PARAM = re.compile(
@@ -23,10 +23,6 @@ _BLANK = re.compile(r"\s*\Z")
 
 MAX_LINKS = 1000
 """More links than this in one response is refused: real APIs send a handful (next, prev, ...)."""
-
-
-class LinkHeaderError(OpsLevelIntegrationError):
-    """A ``Link`` header that does not follow RFC 8288."""
 
 
 def parse_link_header(value: str, base_url: str | None = None) -> dict[str, dict[str, Any]]:

@@ -37,13 +37,8 @@ from typing import Any, Literal
 from urllib.parse import quote_plus, urlencode
 
 from airflow_provider_opslevel.config.models import OAuth
-from airflow_provider_opslevel.extract.http import (
-    DEFAULT_TIMEOUT,
-    AuthError,
-    HttpError,
-    HttpFetcher,
-    HttpRequest,
-)
+from airflow_provider_opslevel.extract.errors import AuthError, HttpError, OAuthError
+from airflow_provider_opslevel.extract.http import DEFAULT_TIMEOUT, HttpFetcher, HttpRequest
 from airflow_provider_opslevel.extract.retry import RetryPolicy
 from airflow_provider_opslevel.extract.runner import rewrite_origin
 from airflow_provider_opslevel.extract.throttle import Throttle
@@ -56,14 +51,6 @@ __all__ = ["ClientAuth", "OAuthClient", "OAuthError", "oauth_client"]
 log = logging.getLogger(__name__)
 
 ClientAuth = Literal["body", "basic"]
-
-
-class OAuthError(HttpError):
-    """The token endpoint refused or answered something that is not a bearer token."""
-
-    def __init__(self, message: str, *, secret_names: list[str], **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.secret_names = secret_names
 
 
 class _TokenView:

@@ -19,15 +19,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.extract.errors import OriginError
 
 __all__ = ["OriginError", "OriginGuard", "origin_of"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-class OriginError(OpsLevelIntegrationError):
-    """A URL outside the extractor's origin (nothing was sent), or not an http(s) URL."""
 
 
 def origin_of(url: str) -> str:

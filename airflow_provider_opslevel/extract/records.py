@@ -14,10 +14,7 @@ from typing import Any
 
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.expressions import is_truthy
-
-
-class RecordError(OpsLevelIntegrationError):
-    """An item the extractor cannot turn into a record (no usable ``external_id``)."""
+from airflow_provider_opslevel.extract.errors import RecordError
 
 
 @dataclass

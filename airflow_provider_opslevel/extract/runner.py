@@ -25,10 +25,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_opslevel.errors import ExpressionError, Location, OpsLevelIntegrationError
+from airflow_provider_opslevel.errors import ExpressionError, OpsLevelIntegrationError
 from airflow_provider_opslevel.extract import heap
+from airflow_provider_opslevel.extract.errors import LinkHeaderError, PageError, PaginationError
 from airflow_provider_opslevel.extract.http import HttpFetcher, HttpRequest, HttpResponse
-from airflow_provider_opslevel.extract.link_header import LinkHeaderError, parse_link_header
+from airflow_provider_opslevel.extract.link_header import parse_link_header
 from airflow_provider_opslevel.extract.origin import OriginGuard
 from airflow_provider_opslevel.extract.records import page_records
 from airflow_provider_opslevel.extract.transport import DEFAULT_MAX_BODY_BYTES
@@ -38,22 +39,6 @@ log = logging.getLogger(__name__)
 
 MAX_PROBLEMS_KEPT = 20
 """Rejected items described per partition (all are counted): the result travels through XCom."""
-
-
-class PageError(OpsLevelIntegrationError):
-    """A page that cannot be used; ``where`` is the key that failed on it, or the extractor."""
-
-    def __init__(self, where: Location | None, detail: str) -> None:
-        self.where = where
-        self.detail = detail
-        super().__init__(detail if where is None else f"{where}: {detail}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.where, self.detail))
-
-
-class PaginationError(PageError):
-    """``next_cursor`` misbehaved (it repeated a value)."""
 
 
 @dataclass

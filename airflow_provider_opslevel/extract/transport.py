@@ -40,6 +40,12 @@ from requests.utils import get_environ_proxies, select_proxy
 from urllib3 import HTTPHeaderDict
 from urllib3 import exceptions as u3
 
+from airflow_provider_opslevel.extract.errors import (
+    BodyTooLargeError,
+    TransientTransportError,
+    TransportError,
+)
+
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "BodyTooLargeError",
@@ -54,18 +60,6 @@ _DEFAULT_HEADERS = {"Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 """Largest response body read, after decompression: 250 times a 100-issue Sentry page."""
-
-
-class TransportError(Exception):
-    """The request could not be sent or its answer not read; retrying cannot help (a bad URL)."""
-
-
-class TransientTransportError(TransportError):
-    """A connection error or timeout: the same request may well succeed if sent again."""
-
-
-class BodyTooLargeError(TransportError):
-    """The body (decompressed) passed the size limit; reading stopped there."""
 
 
 @dataclass

@@ -11,12 +11,14 @@ from airflow.sdk import BaseOperator, Context
 from airflow_provider_opslevel.catalog_setup import load_catalog
 from airflow_provider_opslevel.catalog_setup.planning import declared_component_types
 from airflow_provider_opslevel.config import load_integration
-from airflow_provider_opslevel.connections import MissingSecretError, airflow_secrets, task_redactor
+from airflow_provider_opslevel.connections import airflow_secrets, task_redactor
+from airflow_provider_opslevel.errors import MissingSecretError
 from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook
 from airflow_provider_opslevel.operators.memory import peak_rss_mib, reset_peak
 from airflow_provider_opslevel.redaction import Redactor
 from airflow_provider_opslevel.transform.deletion import DEFAULT_MAX_DELETE_SHARE, DeletionPolicy
-from airflow_provider_opslevel.transform.sync import SyncFailed, SyncOptions, run_sync
+from airflow_provider_opslevel.transform.errors import SyncFailed
+from airflow_provider_opslevel.transform.sync import SyncOptions, run_sync
 
 
 def as_bool(value: Any) -> bool:

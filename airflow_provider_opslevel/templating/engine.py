@@ -19,14 +19,10 @@ from jinja2.sandbox import SecurityError
 from airflow_provider_opslevel.errors import ConfigError, ConfigProblem, Location, TemplateError, did_you_mean
 from airflow_provider_opslevel.secrets import SecretResolver
 from airflow_provider_opslevel.templating.environment import make_environment
-from airflow_provider_opslevel.templating.limits import (
-    LimitExceeded,
-    output_limit,
-    reset_budget,
-    start_budget,
-)
+from airflow_provider_opslevel.templating.errors import LimitExceeded, SecretUsageError
+from airflow_provider_opslevel.templating.limits import output_limit, reset_budget, start_budget
 from airflow_provider_opslevel.templating.liquid import liquid_to_jinja
-from airflow_provider_opslevel.templating.secret_filter import RENDER_SECRETS, RenderSecrets, SecretUsageError
+from airflow_provider_opslevel.templating.secret_filter import RENDER_SECRETS, RenderSecrets
 
 __all__ = ["Template", "TemplateEngine"]
 

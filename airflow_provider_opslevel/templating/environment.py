@@ -27,8 +27,9 @@ from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from airflow_provider_opslevel.templating.errors import LimitExceeded
 from airflow_provider_opslevel.templating.filters import LIQUID_FILTERS
-from airflow_provider_opslevel.templating.limits import MAX_RENDER_CHARS, LimitExceeded, check_size, current
+from airflow_provider_opslevel.templating.limits import MAX_RENDER_CHARS, check_size, current
 from airflow_provider_opslevel.templating.secret_filter import secret
 from airflow_provider_opslevel.templating.sizes import (
     check_power,

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from airflow_provider_opslevel.templating.errors import LimitExceeded
+
 __all__ = [
     "MAX_BODY_BYTES",
     "MAX_HEADER_BYTES",
@@ -54,10 +56,6 @@ MAX_BODY_BYTES = 1 << 20
 """Largest rendered body, and any other template (``http_polling.body``, OAuth fields)."""
 
 _HEADER_VALUE = re.compile(r"headers\[\d+\]\.value\Z")
-
-
-class LimitExceeded(Exception):
-    """A template went past one of this module's limits; the message says which and by how much."""
 
 
 def output_limit(key: str | None) -> int:

@@ -12,14 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_opslevel.secrets import SecretResolver
+from airflow_provider_opslevel.templating.errors import SecretUsageError
 from airflow_provider_opslevel.templating.filters import defined
 from airflow_provider_opslevel.templating.limits import current
 
 __all__ = ["RENDER_SECRETS", "RenderSecrets", "SecretUsageError", "secret"]
-
-
-class SecretUsageError(Exception):
-    """The ``secret`` filter was misused; becomes a TemplateError with the template's location."""
 
 
 @dataclass

@@ -18,9 +18,9 @@ from typing import Any
 import jinja2
 from jinja2.utils import _PassArg
 
+from airflow_provider_opslevel.templating.errors import LimitExceeded
 from airflow_provider_opslevel.templating.limits import (
     MAX_VALUE_CHARS,
-    LimitExceeded,
     check_bits,
     check_items,
     check_size,

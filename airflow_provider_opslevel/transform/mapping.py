@@ -16,6 +16,7 @@ from typing import Any
 from airflow_provider_opslevel.errors import ExpressionError, Location, OpsLevelIntegrationError
 from airflow_provider_opslevel.extract.results import KindResult
 from airflow_provider_opslevel.transform.deletion import partition_of
+from airflow_provider_opslevel.transform.errors import MappingError
 
 # Longer aliases are refused: an identifier that long is a mapping mistake (the whole record,
 # a body of text), and it would be sent, stored and logged on every sync.
@@ -97,18 +98,6 @@ class MappingIssue:
 
     def __str__(self) -> str:
         return f"{self.source}: {self.where}: {self.message}"
-
-
-class MappingError(OpsLevelIntegrationError):
-    """A value a transform key gave cannot be used (``where``: that key, once known)."""
-
-    def __init__(self, message: str, where: Location | None = None) -> None:
-        self.where = where
-        self.detail = message
-        super().__init__(message if where is None else f"{where}: {message}")
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.detail, self.where))
 
 
 def quote(value: Any) -> str:

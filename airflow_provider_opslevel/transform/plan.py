@@ -9,7 +9,8 @@ from typing import Any
 from airflow_provider_opslevel.opslevel.catalog import BUILTIN_FIELDS, Component, ComponentType
 from airflow_provider_opslevel.transform.coerce import coerce, problems
 from airflow_provider_opslevel.transform.deletion import is_managed, ownership_tags
-from airflow_provider_opslevel.transform.mapping import DesiredComponent, MappingError, as_text
+from airflow_provider_opslevel.transform.errors import MappingError
+from airflow_provider_opslevel.transform.mapping import DesiredComponent, as_text
 
 CUSTOM = "custom property"
 BUILTIN = "built-in field"

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.extract.results import KindResult, collect
 from airflow_provider_opslevel.opslevel.catalog import (
     BUILTIN_FIELDS,
@@ -43,10 +42,6 @@ log = logging.getLogger(__name__)
 
 # How many components per kind and action the report details (the counts cover all of them).
 DETAIL_LIMIT = 20
-
-
-class SyncFailed(OpsLevelIntegrationError):
-    """The sync wrote what it could, but something was not read, mapped or written."""
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

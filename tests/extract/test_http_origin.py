@@ -8,8 +8,9 @@ from collections.abc import Iterator
 import pytest
 from test_faults import SEED, TOKEN, fast_policy
 
+from airflow_provider_opslevel.extract.errors import OriginError
 from airflow_provider_opslevel.extract.http import HttpFetcher, HttpRequest
-from airflow_provider_opslevel.extract.origin import OriginError, OriginGuard, origin_of
+from airflow_provider_opslevel.extract.origin import OriginGuard, origin_of
 from airflow_provider_opslevel.extract.runner import ExtractorRunner
 from airflow_provider_opslevel.secrets import SecretRecorder
 from airflow_provider_opslevel.testing import FakeSentry

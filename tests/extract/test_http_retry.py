@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_opslevel.extract.http import AuthError, HttpError, HttpFetcher, HttpRequest
+from airflow_provider_opslevel.extract.errors import AuthError, HttpError
+from airflow_provider_opslevel.extract.http import HttpFetcher, HttpRequest
 from airflow_provider_opslevel.extract.retry import DEFAULT_RETRY_STATUSES, RetryPolicy
 from airflow_provider_opslevel.extract.throttle import Throttle
 from airflow_provider_opslevel.retry_policy import parse_reset, parse_retry_after

@@ -1,6 +1,7 @@
 import pytest
 
-from airflow_provider_opslevel.extract.link_header import LinkHeaderError, parse_link_header
+from airflow_provider_opslevel.extract.errors import LinkHeaderError
+from airflow_provider_opslevel.extract.link_header import parse_link_header
 
 SENTRY_FIRST_PAGE = (
     '<https://sentry.io/api/0/organizations/acme/projects/?&cursor=100:-1:1>; rel="previous"; '

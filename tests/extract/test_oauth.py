@@ -14,8 +14,9 @@ from test_faults import SEED, fast_policy
 
 from airflow_provider_opslevel.config import load_integration
 from airflow_provider_opslevel.errors import ConfigError, NotSupportedYetError
-from airflow_provider_opslevel.extract.http import AuthError, HttpFetcher, HttpRequest
-from airflow_provider_opslevel.extract.oauth import OAuthClient, OAuthError, oauth_client
+from airflow_provider_opslevel.extract.errors import AuthError, OAuthError
+from airflow_provider_opslevel.extract.http import HttpFetcher, HttpRequest
+from airflow_provider_opslevel.extract.oauth import OAuthClient, oauth_client
 from airflow_provider_opslevel.extract.parallel import run_partitions
 from airflow_provider_opslevel.extract.runner import ExtractorRunner
 from airflow_provider_opslevel.secrets import SecretRecorder

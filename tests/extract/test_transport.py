@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_opslevel.extract.transport import TransientTransportError, Transport, TransportError
+from airflow_provider_opslevel.extract.errors import TransientTransportError, TransportError
+from airflow_provider_opslevel.extract.transport import Transport
 
 
 class Recorder(ThreadingHTTPServer):

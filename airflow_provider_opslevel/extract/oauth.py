@@ -19,9 +19,7 @@ fetch at a time, shared by every thread. The token endpoint gets the same retrie
 
 :class:`~airflow_provider_opslevel.extract.http.HttpFetcher` sends the token as
 ``Authorization: Bearer <token>`` on every request without its own ``Authorization`` header; a
-401 there fetches a fresh token and retries that request once. Templates may read it as
-``{{ oauth.access_token }}`` when the runner adds :meth:`OAuthClient.template_context` to the
-render context. Neither the token nor the client secret is ever logged or put in an error: both
+401 there fetches a fresh token and retries that request once. Neither the token nor the client secret is ever logged or put in an error: both
 go to the run's :class:`~airflow_provider_opslevel.redaction.Redactor` (``redactor``), which
 :meth:`OAuthClient.redact` applies, and ``on_token`` lets the Airflow adapter mask tokens.
 """
@@ -51,20 +49,6 @@ __all__ = ["ClientAuth", "OAuthClient", "OAuthError", "oauth_client"]
 log = logging.getLogger(__name__)
 
 ClientAuth = Literal["body", "basic"]
-
-
-class _TokenView:
-    """``oauth`` in templates: ``{{ oauth.access_token }}`` (fetched on first use)."""
-
-    def __init__(self, client: OAuthClient) -> None:
-        self._client = client
-
-    @property
-    def access_token(self) -> str:
-        return self._client.token()
-
-    def __str__(self) -> str:  # never print the token by accident
-        return "oauth"
 
 
 class _FixedNames:
@@ -278,10 +262,6 @@ class OAuthClient:
     def redact(self, text: str) -> str:
         """``text`` with every token handed out and the client secret replaced by ``***``."""
         return self.redactor.redact(self._outer_redact(text))
-
-    def template_context(self) -> dict[str, Any]:
-        """``{"oauth": ...}`` for the render context: ``{{ oauth.access_token }}``."""
-        return {"oauth": _TokenView(self)}
 
     def close(self) -> None:
         self._fetcher.close()

@@ -55,11 +55,6 @@ class Template:
         self.secret_names = secret_names
         self.uses_secrets = uses_secrets
 
-    @property
-    def is_constant(self) -> bool:
-        """True when the template reads no variable and no secret, so it always renders the same."""
-        return not self.variables and not self.uses_secrets
-
     def render(self, context: Mapping[str, Any], secrets: SecretResolver | None = None) -> str:
         """Render with ``context`` (e.g. ``{"cursor": "", "sentry_project": {...}}``).
 

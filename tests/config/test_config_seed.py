@@ -67,7 +67,7 @@ def test_seed_project_extractor(seed: tuple[Path, Path]) -> None:
     assert polling.method == "GET" and polling.body is None and polling.for_each is None
     assert polling.url.render({"cursor": ""}) == "https://sentry.io/api/0/projects/"
     assert [h.name for h in polling.headers] == ["Accept", "Authorization"]
-    assert polling.headers[0].value.is_constant
+    assert not polling.headers[0].value.variables and not polling.headers[0].value.uses_secrets
     assert (
         polling.headers[1].value.render({"cursor": ""}, {"sentry_api_token": "T"}.__getitem__) == "Bearer T"
     )

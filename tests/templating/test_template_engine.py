@@ -17,12 +17,12 @@ def test_seed_url_first_page_and_next_page(engine: TemplateEngine) -> None:
     assert first == "https://sentry.io/api/0/projects/opslevel/42/issues/"
     assert template.render({"cursor": "https://next", "sentry_project": {"id": "42"}}) == "https://next"
     assert template.variables == {"cursor", "sentry_project"}
-    assert not template.uses_secrets and not template.is_constant
+    assert not template.uses_secrets
 
 
 def test_plain_text_is_constant(engine: TemplateEngine) -> None:
     template = engine.compile("application/json")
-    assert template.is_constant and template.variables == frozenset()
+    assert not template.uses_secrets and template.variables == frozenset()
     assert template.render({}) == "application/json"
 
 

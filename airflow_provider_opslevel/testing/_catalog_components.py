@@ -8,12 +8,12 @@ import re
 from airflow_provider_opslevel.testing import _jsonschema
 from airflow_provider_opslevel.testing._catalog_data import CatalogData
 from airflow_provider_opslevel.testing._catalog_records import (
-    Component,
-    ComponentType,
     Error,
     Input,
-    PropertyDefinition,
     PropertyValue,
+    StoredComponent,
+    StoredComponentType,
+    StoredPropertyDefinition,
     Tag,
     alias_from_name,
     encode_value,
@@ -55,7 +55,7 @@ class Components(CatalogData):
         self._identifier_next[base] = n + 1
         return f"{base}_{n}"
 
-    def _check_component_input(self, data: Input, creating: bool) -> tuple[ComponentType | None, list[Error]]:
+    def _check_component_input(self, data: Input, creating: bool) -> tuple[StoredComponentType | None, list[Error]]:
         errors = []
         if creating or "name" in data:
             if not (data.get("name") or "").strip():
@@ -68,7 +68,7 @@ class Components(CatalogData):
                 errors.append(err(f"'{text}' does not identify a component type on this account", "type"))
         return ctype, errors
 
-    def _apply_component_fields(self, component: Component, data: Input, ctype: ComponentType | None) -> None:
+    def _apply_component_fields(self, component: StoredComponent, data: Input, ctype: StoredComponentType | None) -> None:
         for key, attribute in _COMPONENT_TEXT.items():
             if key in data:
                 setattr(component, attribute, data[key])
@@ -87,7 +87,7 @@ class Components(CatalogData):
     @mutating
     def create_component(
         self, data: Input, explicit_id: str | None = None
-    ) -> tuple[Component | None, list[Error]]:
+    ) -> tuple[StoredComponent | None, list[Error]]:
         """``serviceCreate``: ``data`` is a ``ServiceCreateInput`` (``type`` defaults to ``service``)."""
         ctype, errors = self._check_component_input(data, creating=True)
         if explicit_id and explicit_id in self.components:
@@ -95,7 +95,7 @@ class Components(CatalogData):
         if errors:
             return None, errors
         ctype = ctype or self.default_type
-        component = Component(
+        component = StoredComponent(
             id=explicit_id or self._new_id("Service", self.components),
             name=data["name"].strip(),
             type_id=ctype.id,
@@ -108,7 +108,7 @@ class Components(CatalogData):
         return component, []
 
     @mutating
-    def update_component(self, data: Input) -> tuple[Component | None, list[Error]]:
+    def update_component(self, data: Input) -> tuple[StoredComponent | None, list[Error]]:
         """``serviceUpdate``: found by ``id`` or ``alias``; only keys present in ``data`` change."""
         component = self.find_component({"id": data.get("id"), "alias": data.get("alias")})
         if component is None:
@@ -126,7 +126,7 @@ class Components(CatalogData):
         return component, []
 
     @locked
-    def update_note(self, ident: Input, note: str | None) -> tuple[Component | None, list[Error]]:
+    def update_note(self, ident: Input, note: str | None) -> tuple[StoredComponent | None, list[Error]]:
         """``serviceNoteUpdate``."""
         component = self.find_component(ident)
         if component is None:
@@ -138,7 +138,7 @@ class Components(CatalogData):
         return component, []
 
     @mutating
-    def delete_component(self, data: Input) -> tuple[Component | None, list[Error]]:
+    def delete_component(self, data: Input) -> tuple[StoredComponent | None, list[Error]]:
         """``serviceDelete`` by ``id`` or ``alias``; drops its aliases, tags and relationships."""
         component = self.find_component({"id": data.get("id"), "alias": data.get("alias")})
         if component is None:
@@ -162,7 +162,7 @@ class Components(CatalogData):
 
     # -- aliases ---------------------------------------------------------------------------
     @mutating
-    def create_alias(self, alias: str, owner_id: str) -> tuple[Component | None, list[Error]]:
+    def create_alias(self, alias: str, owner_id: str) -> tuple[StoredComponent | None, list[Error]]:
         """``aliasCreate``: aliases are unique across all components.
 
         Re-adding an alias the owner already has is a no-op.
@@ -199,7 +199,7 @@ class Components(CatalogData):
         return alias, []
 
     # -- tags ------------------------------------------------------------------------------
-    def _tag_owner(self, data: Input) -> tuple[Component | None, list[Error]]:
+    def _tag_owner(self, data: Input) -> tuple[StoredComponent | None, list[Error]]:
         if data.get("id"):
             component = self.components.get(data["id"])
             if component is None:
@@ -228,7 +228,7 @@ class Components(CatalogData):
             errors.append(err("Value can't be blank", "value"))
         return errors
 
-    def _add_tag(self, component: Component, key: str, value: str) -> Tag:
+    def _add_tag(self, component: StoredComponent, key: str, value: str) -> Tag:
         tag = Tag(id=self._new_id("Tag", self.tags), key=key, value=value, owner_id=component.id)
         self.tags[tag.id] = tag
         component.tags[tag.id] = tag
@@ -236,7 +236,7 @@ class Components(CatalogData):
         return tag
 
     @staticmethod
-    def _find_tag(component: Component, key: str, value: str) -> Tag | None:
+    def _find_tag(component: StoredComponent, key: str, value: str) -> Tag | None:
         return next((t for t in component.tags.values() if t.key == key and t.value == value), None)
 
     @locked
@@ -293,7 +293,7 @@ class Components(CatalogData):
     # -- properties ------------------------------------------------------------------------
     def _property_target(
         self, owner: Input, definition: Input, owner_type: str | None = None
-    ) -> tuple[Component | None, PropertyDefinition | None, list[Error]]:
+    ) -> tuple[StoredComponent | None, StoredPropertyDefinition | None, list[Error]]:
         component = self.find_component(owner) if owner_type in (None, "COMPONENT") else None
         if component is None:
             kind = "team" if owner_type == "TEAM" else "component"
@@ -324,7 +324,7 @@ class Components(CatalogData):
         return component, found, []
 
     @mutating
-    def assign_property(self, data: Input) -> tuple[tuple[Component, PropertyDefinition] | None, list[Error]]:
+    def assign_property(self, data: Input) -> tuple[tuple[StoredComponent, StoredPropertyDefinition] | None, list[Error]]:
         """``propertyAssign``: ``data["value"]`` is JSON text; schema violations are stored in
         ``validationErrors`` (not payload errors). Locked values may be overwritten (the API
         caller is the integration that owns them)."""
@@ -352,7 +352,7 @@ class Components(CatalogData):
     @mutating
     def unassign_property(
         self, owner: Input, definition: Input
-    ) -> tuple[tuple[Component, PropertyDefinition] | None, list[Error]]:
+    ) -> tuple[tuple[StoredComponent, StoredPropertyDefinition] | None, list[Error]]:
         """``propertyUnassign``; unassigning an unset property succeeds."""
         component, found, errors = self._property_target(owner, definition)
         if errors or component is None or found is None:
@@ -362,7 +362,7 @@ class Components(CatalogData):
         return (component, found), []
 
     @locked
-    def get_property(self, owner: Input, definition: Input) -> tuple[Component, PropertyDefinition] | None:
+    def get_property(self, owner: Input, definition: Input) -> tuple[StoredComponent, StoredPropertyDefinition] | None:
         """The (component, definition) pair for ``Account.property``, or ``None``."""
         component, found, errors = self._property_target(owner, definition)
         return None if errors or component is None or found is None else (component, found)

@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow_provider_opslevel.testing._catalog_records import (
-    Component,
-    ComponentType,
     Input,
-    PropertyDefinition,
     Relationship,
     RelationshipDefinition,
+    StoredComponent,
+    StoredComponentType,
+    StoredPropertyDefinition,
     Tag,
     locked,
 )
@@ -29,16 +29,16 @@ class CatalogData:
     """
 
     #: The built-in ``service`` type, set by :class:`~._catalog.Catalog`.
-    default_type: ComponentType
+    default_type: StoredComponentType
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         #: Base of ``htmlUrl`` values; the fake sets it to its own URL when it starts.
         self.html_base = "https://app.opslevel.com"
         self.account_id = make_id("Account", 1)
-        self.types: dict[str, ComponentType] = {}
-        self.definitions: dict[str, PropertyDefinition] = {}
-        self.components: dict[str, Component] = {}
+        self.types: dict[str, StoredComponentType] = {}
+        self.definitions: dict[str, StoredPropertyDefinition] = {}
+        self.components: dict[str, StoredComponent] = {}
         self.tags: dict[str, Tag] = {}
         self.relationship_definitions: dict[str, RelationshipDefinition] = {}
         self.relationships: dict[str, Relationship] = {}
@@ -61,7 +61,7 @@ class CatalogData:
 
     # -- lookups ---------------------------------------------------------------------------
     @locked
-    def find_type(self, ident: Input | None) -> ComponentType | None:
+    def find_type(self, ident: Input | None) -> StoredComponentType | None:
         """Component type by ``{id}`` or ``{alias}``."""
         if not ident:
             return None
@@ -71,7 +71,7 @@ class CatalogData:
         return self.types.get(type_id) if type_id else None
 
     @locked
-    def find_component(self, ident: Input | None) -> Component | None:
+    def find_component(self, ident: Input | None) -> StoredComponent | None:
         """Component by ``{id}`` or ``{alias}``."""
         if not ident:
             return None
@@ -80,12 +80,12 @@ class CatalogData:
         return self.component_by_alias(ident.get("alias") or "")
 
     @locked
-    def component_by_alias(self, alias: str) -> Component | None:
+    def component_by_alias(self, alias: str) -> StoredComponent | None:
         component_id = self._component_by_alias.get(alias)
         return self.components.get(component_id) if component_id else None
 
     @locked
-    def find_definition(self, ident: Input | None, type_id: str | None = None) -> PropertyDefinition | None:
+    def find_definition(self, ident: Input | None, type_id: str | None = None) -> StoredPropertyDefinition | None:
         """Property definition by ``{id}`` or ``{alias}``; an alias prefers ``type_id``'s definition."""
         if not ident:
             return None
@@ -106,13 +106,13 @@ class CatalogData:
 
     @locked
     def list_components(
-        self, filters: list[Input] | None = None, match: Callable[[Component], bool] | None = None
-    ) -> list[Component]:
+        self, filters: list[Input] | None = None, match: Callable[[StoredComponent], bool] | None = None
+    ) -> list[StoredComponent]:
         """Components in creation order, AND-ing ``filters`` (``ServiceFilterInput``) and ``match``.
 
         :raises ValueError: a filter key or operator the fake does not support.
         """
-        candidates: Iterable[Component] = self.components.values()
+        candidates: Iterable[StoredComponent] = self.components.values()
         filters = list(filters or [])
         # Fast path for the engine's listing by component type.
         for index, item in enumerate(filters):

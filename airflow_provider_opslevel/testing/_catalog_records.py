@@ -65,7 +65,7 @@ def mutating(method: _F) -> _F:
 
 
 @dataclass
-class ComponentType:
+class StoredComponentType:
     id: str
     alias: str
     name: str
@@ -80,7 +80,7 @@ class ComponentType:
 
 
 @dataclass
-class PropertyDefinition:
+class StoredPropertyDefinition:
     id: str
     alias: str
     name: str
@@ -110,7 +110,7 @@ class Tag:
 
 
 @dataclass
-class Component:
+class StoredComponent:
     """A service/component. ``identifier`` is the alias OpsLevel generated from the name."""
 
     id: str

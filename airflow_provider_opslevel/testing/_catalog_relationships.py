@@ -7,11 +7,11 @@ import hashlib
 from airflow_provider_opslevel.testing import _rules
 from airflow_provider_opslevel.testing._catalog_data import CatalogData
 from airflow_provider_opslevel.testing._catalog_records import (
-    ComponentType,
     Error,
     Input,
     Relationship,
     RelationshipDefinition,
+    StoredComponentType,
     alias_from_name,
     err,
     ident_text,
@@ -30,7 +30,7 @@ class Relationships(CatalogData):
     # -- relationships ---------------------------------------------------------------------
     def _check_reldef(
         self, data: Input, current: RelationshipDefinition | None
-    ) -> tuple[ComponentType | None, list[Error]]:
+    ) -> tuple[StoredComponentType | None, list[Error]]:
         errors: list[Error] = []
         ctype = None
         if "componentType" in data or current is None:
@@ -60,7 +60,7 @@ class Relationships(CatalogData):
         return ctype, errors
 
     def _apply_reldef_fields(
-        self, reldef: RelationshipDefinition, data: Input, ctype: ComponentType | None
+        self, reldef: RelationshipDefinition, data: Input, ctype: StoredComponentType | None
     ) -> None:
         if ctype is not None:
             reldef.component_type_id = ctype.id

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, cast
 from airflow_provider_opslevel.testing import _jsonschema
 from airflow_provider_opslevel.testing._catalog_data import CatalogData
 from airflow_provider_opslevel.testing._catalog_records import (
-    ComponentType,
     Error,
     Input,
-    PropertyDefinition,
+    StoredComponentType,
+    StoredPropertyDefinition,
     alias_from_name,
     err,
     ident_text,
@@ -31,7 +31,7 @@ class ComponentTypes(CatalogData):
     @locked
     def create_type(
         self, data: Input, explicit_id: str | None = None
-    ) -> tuple[ComponentType | None, list[Error]]:
+    ) -> tuple[StoredComponentType | None, list[Error]]:
         """``componentTypeCreate``: ``data`` is a ``ComponentTypeInput``."""
         name = (data.get("name") or "").strip()
         alias = data.get("alias") or alias_from_name(name)
@@ -49,7 +49,7 @@ class ComponentTypes(CatalogData):
             errors.append(err(f"id '{explicit_id}' is taken", "id"))
         if errors:
             return None, errors
-        ctype = ComponentType(
+        ctype = StoredComponentType(
             id=explicit_id or self._new_id("ComponentType", self.types), alias=alias, name=name
         )
         self.types[ctype.id] = ctype
@@ -71,7 +71,7 @@ class ComponentTypes(CatalogData):
                 errors.append(err("Schema must be a JSON object", "properties", "schema"))
         return errors
 
-    def _apply_type_fields(self, ctype: ComponentType, data: Input) -> None:
+    def _apply_type_fields(self, ctype: StoredComponentType, data: Input) -> None:
         if "description" in data:
             ctype.description = data["description"]
         if data.get("icon"):
@@ -93,7 +93,7 @@ class ComponentTypes(CatalogData):
         ctype.updated_at = now()
 
     @mutating
-    def update_type(self, ident: Input, data: Input) -> tuple[ComponentType | None, list[Error]]:
+    def update_type(self, ident: Input, data: Input) -> tuple[StoredComponentType | None, list[Error]]:
         """``componentTypeUpdate``: only keys present in ``data`` change."""
         ctype = self.find_type(ident)
         if ctype is None:
@@ -152,7 +152,7 @@ class ComponentTypes(CatalogData):
         type_id: str | None = None,
         alias: str | None = None,
         explicit_id: str | None = None,
-    ) -> tuple[PropertyDefinition | None, list[Error]]:
+    ) -> tuple[StoredPropertyDefinition | None, list[Error]]:
         """``propertyDefinitionCreate`` (on the default type unless ``type_id``)."""
         ctype = self.types.get(type_id) if type_id else self.default_type
         name = (data.get("name") or "").strip()
@@ -170,7 +170,7 @@ class ComponentTypes(CatalogData):
             errors.append(err(f"id '{explicit_id}' is taken", "id"))
         if errors or ctype is None:
             return None, errors
-        definition = PropertyDefinition(
+        definition = StoredPropertyDefinition(
             id=explicit_id or self._new_id("PropertyDefinition", self.definitions),
             alias=alias,
             name=name,
@@ -183,7 +183,7 @@ class ComponentTypes(CatalogData):
         ctype.definitions[definition.id] = None
         return definition, []
 
-    def _apply_definition_fields(self, definition: PropertyDefinition, data: Input) -> None:
+    def _apply_definition_fields(self, definition: StoredPropertyDefinition, data: Input) -> None:
         if "description" in data:
             definition.description = data["description"]
         if data.get("allowedInConfigFiles") is not None:
@@ -195,7 +195,7 @@ class ComponentTypes(CatalogData):
         definition.updated_at = now()
 
     @locked
-    def update_definition(self, ident: Input, data: Input) -> tuple[PropertyDefinition | None, list[Error]]:
+    def update_definition(self, ident: Input, data: Input) -> tuple[StoredPropertyDefinition | None, list[Error]]:
         """``propertyDefinitionUpdate``: only keys present in ``data`` change; values are re-validated."""
         definition = self.find_definition(ident)
         if definition is None:

@@ -19,10 +19,10 @@ from airflow_provider_opslevel.testing._ids import LIFECYCLES, TIERS, make_id
 
 if TYPE_CHECKING:
     from airflow_provider_opslevel.testing._catalog_data import CatalogData
-    from airflow_provider_opslevel.testing._catalog_records import Component
+    from airflow_provider_opslevel.testing._catalog_records import StoredComponent
 
 
-def _values(catalog: CatalogData, component: Component, key: str) -> list[Any]:
+def _values(catalog: CatalogData, component: StoredComponent, key: str) -> list[Any]:
     if key == "component_type_id":
         return [component.type_id]
     if key in ("name", "language", "framework", "product"):
@@ -82,7 +82,7 @@ def _number(value: Any) -> float:
         return float("nan")
 
 
-def component_matches(catalog: CatalogData, component: Component, predicate: dict[str, Any]) -> bool:
+def component_matches(catalog: CatalogData, component: StoredComponent, predicate: dict[str, Any]) -> bool:
     """Whether ``component`` satisfies one ``ServiceFilterInput`` (nested predicates included).
 
     :raises ValueError: unsupported key or operator.

@@ -17,12 +17,12 @@ from graphql import GraphQLError
 
 from airflow_provider_opslevel.testing._catalog import Catalog
 from airflow_provider_opslevel.testing._catalog_records import (
-    Component,
-    ComponentType,
     Error,
-    PropertyDefinition,
     Relationship,
     RelationshipDefinition,
+    StoredComponent,
+    StoredComponentType,
+    StoredPropertyDefinition,
     Tag,
 )
 from airflow_provider_opslevel.testing._ids import LIFECYCLES, TIERS, is_id, make_id
@@ -139,7 +139,7 @@ def system_node(cat: Catalog, parent: str | None) -> Node | None:
     }
 
 
-def service_node(cat: Catalog, c: Component) -> Node:
+def service_node(cat: Catalog, c: StoredComponent) -> Node:
     def properties(_info: Any, after: str | None = None, first: int | None = None) -> Node:
         return connection(
             list(c.properties), after, first, lambda d: property_node(cat, c, cat.definitions[d])
@@ -187,7 +187,7 @@ def tag_node(tag: Tag) -> Node:
     return {"id": tag.id, "key": tag.key, "value": tag.value}
 
 
-def type_node(cat: Catalog, t: ComponentType) -> Node:
+def type_node(cat: Catalog, t: StoredComponentType) -> Node:
     def properties(_info: Any, after: str | None = None, first: int | None = None) -> Node:
         return connection(list(t.definitions), after, first, lambda d: definition_node(cat.definitions[d]))
 
@@ -206,7 +206,7 @@ def type_node(cat: Catalog, t: ComponentType) -> Node:
     }
 
 
-def definition_node(d: PropertyDefinition) -> Node:
+def definition_node(d: StoredPropertyDefinition) -> Node:
     return {
         "id": d.id,
         "aliases": [d.alias],
@@ -221,7 +221,7 @@ def definition_node(d: PropertyDefinition) -> Node:
     }
 
 
-def property_node(cat: Catalog, c: Component, d: PropertyDefinition) -> Node:
+def property_node(cat: Catalog, c: StoredComponent, d: StoredPropertyDefinition) -> Node:
     stored = c.properties.get(d.id)
     return {
         "definition": lambda _info: definition_node(d),
@@ -313,7 +313,7 @@ def _services(cat: Catalog, after: str | None = None, first: int | None = None, 
     named = {"lifecycleAlias": "lifecycle", "ownerAlias": "owner", "tierAlias": "tier"}
     tag = args.get("tag") or {}
 
-    def match(c: Component) -> bool:
+    def match(c: StoredComponent) -> bool:
         for key, wanted in simple.items():
             if wanted is not None and (getattr(c, key) or "").lower() != wanted.lower():
                 return False
@@ -327,7 +327,7 @@ def _services(cat: Catalog, after: str | None = None, first: int | None = None, 
         return True
 
     if args.get("filterIdentifier"):
-        items: list[Component] = []  # saved filters do not exist in the fake
+        items: list[StoredComponent] = []  # saved filters do not exist in the fake
     else:
         try:
             items = cat.list_components(args.get("filter"), match)
@@ -343,15 +343,15 @@ def _payload(errors: list[Error], **fields: Any) -> Node:
 def build_root(cat: Catalog) -> Node:
     """Root value for queries and mutations against ``cat``."""
 
-    def service_payload(result: tuple[Component | None, list[Error]]) -> Node:
+    def service_payload(result: tuple[StoredComponent | None, list[Error]]) -> Node:
         component, errors = result
         return _payload(errors, service=_maybe(lambda c: service_node(cat, c), component))
 
-    def type_payload(result: tuple[ComponentType | None, list[Error]]) -> Node:
+    def type_payload(result: tuple[StoredComponentType | None, list[Error]]) -> Node:
         ctype, errors = result
         return _payload(errors, componentType=_maybe(lambda t: type_node(cat, t), ctype))
 
-    def definition_payload(result: tuple[PropertyDefinition | None, list[Error]]) -> Node:
+    def definition_payload(result: tuple[StoredPropertyDefinition | None, list[Error]]) -> Node:
         definition, errors = result
         return _payload(errors, definition=_maybe(definition_node, definition))
 

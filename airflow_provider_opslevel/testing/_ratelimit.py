@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable
 
 
-class SlidingWindowLimiter:
+class ArrivalWindowLimiter:
     """Per-key sliding-window log; thread-safe.
 
     :param clock: monotonic seconds (tests may substitute a fake clock).

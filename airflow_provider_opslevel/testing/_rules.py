@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow_provider_opslevel.testing._catalog_data import CatalogData
-    from airflow_provider_opslevel.testing._catalog_records import Component, RelationshipDefinition
+    from airflow_provider_opslevel.testing._catalog_records import RelationshipDefinition, StoredComponent
 
 #: Built-in property names a rule may use (``...PropertyBuiltin: true``).
 BUILTINS = (
@@ -56,7 +56,7 @@ BUILTINS = (
 )
 
 
-def property_value(cat: CatalogData, component: Component, name: str, builtin: bool) -> Any:
+def property_value(cat: CatalogData, component: StoredComponent, name: str, builtin: bool) -> Any:
     """The value a rule compares: built-in field or decoded custom property; ``None`` if unset."""
     if builtin:
         if name == "aliases":

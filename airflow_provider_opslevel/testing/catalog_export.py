@@ -6,7 +6,11 @@ import json
 from typing import Any
 
 from airflow_provider_opslevel.testing._catalog import Catalog
-from airflow_provider_opslevel.testing._catalog_records import Component, ComponentType, Relationship
+from airflow_provider_opslevel.testing._catalog_records import (
+    Relationship,
+    StoredComponent,
+    StoredComponentType,
+)
 
 __all__ = [
     "component_dict",
@@ -38,7 +42,7 @@ def relationship_dict(cat: Catalog, r: Relationship) -> dict[str, Any]:
     }
 
 
-def component_dict(cat: Catalog, c: Component) -> dict[str, Any]:
+def component_dict(cat: Catalog, c: StoredComponent) -> dict[str, Any]:
     """A component as ``FakeOpsLevel.component_by_alias()`` returns it."""
     values = {cat.definitions[d].alias: v for d, v in c.properties.items()}
     return {
@@ -66,7 +70,7 @@ def component_dict(cat: Catalog, c: Component) -> dict[str, Any]:
     }
 
 
-def component_type_dict(cat: Catalog, t: ComponentType) -> dict[str, Any]:
+def component_type_dict(cat: Catalog, t: StoredComponentType) -> dict[str, Any]:
     """A component type with its property definitions, as in :func:`snapshot`."""
     definitions = [cat.definitions[d] for d in t.definitions]
     return {

@@ -19,7 +19,7 @@ from graphql.execution.values import get_variable_values
 from airflow_provider_opslevel.testing._catalog import Catalog
 from airflow_provider_opslevel.testing._graphql_api import build_root
 from airflow_provider_opslevel.testing._graphql_schema import load_schema, resolve_field
-from airflow_provider_opslevel.testing._ratelimit import SlidingWindowLimiter, retry_after_header
+from airflow_provider_opslevel.testing._ratelimit import ArrivalWindowLimiter, retry_after_header
 from airflow_provider_opslevel.testing._server import FakeHTTPServer, Response, bearer_token, json_response
 from airflow_provider_opslevel.testing.catalog_export import snapshot
 from airflow_provider_opslevel.testing.catalog_test_api import CatalogTestAPI
@@ -97,7 +97,7 @@ class FakeOpsLevel(CatalogTestAPI, FakeHTTPServer):
         self.rate_limit = rate_limit
         #: Sliding-window length in seconds.
         self.rate_limit_period = rate_limit_period
-        self._limiter = SlidingWindowLimiter()
+        self._limiter = ArrivalWindowLimiter()
         self._pending_failures: deque[tuple[int, int | None]] = deque()
         self._received = 0
         self._throttled = 0

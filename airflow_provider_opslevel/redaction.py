@@ -54,6 +54,7 @@ class Redactor:
         self._lock = threading.Lock()
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._byte_forms: tuple[bytes, ...] = ()
         self._on_add = on_add
         for value in values:
             self.add(value)
@@ -69,6 +70,7 @@ class Redactor:
             forms = sorted({form for v in self._values for form in secret_forms(v)}, key=len, reverse=True)
             # One alternation, longest first: a single pass, so "***" is never matched again.
             self._pattern = re.compile("|".join(map(re.escape, forms)))
+            self._byte_forms = tuple(form.encode() for form in forms)
         if self._on_add is not None:
             for form in sorted(secret_forms(value)):
                 self._on_add(form)
@@ -85,6 +87,15 @@ class Redactor:
         return text if pattern is None else pattern.sub(REDACTED, text)
 
     __call__ = redact
+
+    def occurs_in(self, data: bytes) -> bool:
+        """Whether any form of any value is in ``data`` (a raw response body, say).
+
+        One substring search per form, so a page can be checked for an echoed secret at a small
+        fraction of the cost of decoding it.
+        """
+        forms = self._byte_forms
+        return any(form in data for form in forms)
 
     def redact_data(self, value: Any) -> Any:
         """A copy of a JSON-like value with every string redacted, dict keys included.

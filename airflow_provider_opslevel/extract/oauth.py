@@ -31,7 +31,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote_plus, urlencode
 
 from airflow_provider_opslevel.config.models import OAuth
@@ -43,6 +43,9 @@ from airflow_provider_opslevel.extract.throttle import Throttle
 from airflow_provider_opslevel.extract.transport import Transport
 from airflow_provider_opslevel.redaction import Redactor
 from airflow_provider_opslevel.secrets import SecretRecorder, SecretResolver
+
+if TYPE_CHECKING:
+    from airflow_provider_opslevel.config.integration import Integration
 
 __all__ = ["ClientAuth", "OAuthClient", "OAuthError", "oauth_client"]
 
@@ -267,7 +270,7 @@ class OAuthClient:
         self._fetcher.close()
 
 
-def oauth_client(integration: Any, **kwargs: Any) -> OAuthClient | None:
+def oauth_client(integration: Integration, **kwargs: Any) -> OAuthClient | None:
     """An :class:`OAuthClient` for ``integration.oauth``, or ``None`` when it has no ``oauth`` block.
 
     :param kwargs: passed to :class:`OAuthClient` (``secrets=`` is required).

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.expressions import is_truthy
 from airflow_provider_opslevel.extract.errors import RecordError
+
+if TYPE_CHECKING:
+    from airflow_provider_opslevel.config.models import Extractor
 
 
 @dataclass
@@ -27,7 +30,7 @@ class PageRecords:
     ``external_id`` failed); each names the key, the item's position and the expression."""
 
 
-def iterate_items(extractor: Any, payload: Any) -> list[Any]:
+def iterate_items(extractor: Extractor, payload: Any) -> list[Any]:
     """Apply ``iterator``. Each output that is an array is flattened one level.
 
     OpsLevel's seed uses ``"."`` on a JSON array while its prose says ``".[]"``; flattening makes
@@ -42,7 +45,7 @@ def iterate_items(extractor: Any, payload: Any) -> list[Any]:
     return items
 
 
-def external_id_of(extractor: Any, item: Any, position: int) -> str:
+def external_id_of(extractor: Extractor, item: Any, position: int) -> str:
     """The item's id as text.
 
     :raises RecordError: no output, null, ``""``, a boolean, an object or an array.
@@ -67,13 +70,13 @@ def external_id_of(extractor: Any, item: Any, position: int) -> str:
     )
 
 
-def is_excluded(extractor: Any, item: Any) -> bool:
+def is_excluded(extractor: Extractor, item: Any) -> bool:
     if extractor.exclude is None:
         return False
     return any(is_truthy(output) for output in extractor.exclude.all(item))
 
 
-def page_records(extractor: Any, payload: Any) -> PageRecords:
+def page_records(extractor: Extractor, payload: Any) -> PageRecords:
     """Records of one page: ``{"external_id": str, "data": item}`` for each kept item.
 
     :raises ExpressionError: ``iterator`` failed (the page's items are unknown).

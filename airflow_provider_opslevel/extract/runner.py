@@ -25,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_opslevel.config.models import Extractor, HttpPolling
 from airflow_provider_opslevel.errors import ExpressionError, OpsLevelIntegrationError
 from airflow_provider_opslevel.extract import heap
 from airflow_provider_opslevel.extract.errors import LinkHeaderError, PageError, PaginationError
@@ -33,6 +34,7 @@ from airflow_provider_opslevel.extract.link_header import parse_link_header
 from airflow_provider_opslevel.extract.origin import OriginGuard
 from airflow_provider_opslevel.extract.records import page_records
 from airflow_provider_opslevel.extract.transport import DEFAULT_MAX_BODY_BYTES
+from airflow_provider_opslevel.redaction import Redactor
 from airflow_provider_opslevel.secrets import SecretResolver
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,8 @@ class PartitionResult:
     """Items neither kept nor excluded: their ``exclude`` or ``external_id`` failed."""
     problems: list[str] = field(default_factory=list)
     """What went wrong with the first :data:`MAX_PROBLEMS_KEPT` rejected items (redacted)."""
+    redacted_pages: int = 0
+    """Pages that echoed a secret: their records were kept with the secret replaced by ``***``."""
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -72,6 +76,7 @@ class PartitionResult:
             "duplicates": self.duplicates,
             "rejected": self.rejected,
             "problems": self.problems,
+            "redacted_pages": self.redacted_pages,
             "error": self.error,
         }
 
@@ -112,11 +117,13 @@ class ExtractorRunner:
     :param redact: applied to error messages before they are stored or raised.
     :param allowed_origins: origins besides the first rendered URL's that requests may go to.
     :param max_body_bytes: the largest page read, decompressed; a larger one fails the partition.
+    :param redactor: the run's secrets; a page whose body holds one (an API echoing the token)
+        has it replaced in its records, so it reaches neither XCom nor OpsLevel.
     """
 
     def __init__(
         self,
-        extractor: Any,
+        extractor: Extractor,
         *,
         fetcher: HttpFetcher,
         secrets: SecretResolver | None,
@@ -126,16 +133,18 @@ class ExtractorRunner:
         keep_first_page: bool = False,
         allowed_origins: Sequence[str] = (),
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        redactor: Redactor | None = None,
     ) -> None:
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be a positive number of bytes, not {max_body_bytes!r}")
         self.extractor = extractor
-        self.polling = extractor.http_polling
-        if self.polling is None:
+        polling = extractor.http_polling
+        if polling is None:
             raise OpsLevelIntegrationError(
                 f"{extractor.where}: extractor {extractor.external_kind!r} has no http_polling; "
                 "push extractors run from a push DAG"
             )
+        self.polling: HttpPolling = polling
         self.fetcher = fetcher
         self.secrets = secrets
         self.origins = dict(origins or {})
@@ -143,6 +152,7 @@ class ExtractorRunner:
         self.redact = redact
         self.keep_first_page = keep_first_page
         self.max_body_bytes = max_body_bytes
+        self.redactor = redactor
         # The first URL's origin is pinned; a cursor or URL elsewhere is refused before sending.
         self.guard = OriginGuard(allowed_origins, redact=redact, label=extractor.external_kind)
 
@@ -240,7 +250,12 @@ class ExtractorRunner:
         result.complete = cursors.ended and not result.rejected
 
     def _store(
-        self, result: PartitionResult, by_id: dict[str, dict[str, Any]], payload: Any, url: str
+        self,
+        result: PartitionResult,
+        by_id: dict[str, dict[str, Any]],
+        payload: Any,
+        url: str,
+        content: bytes = b"",
     ) -> None:
         number = result.pages + 1
         if payload is None:
@@ -258,10 +273,14 @@ class ExtractorRunner:
             result.rejected += len(page.problems)
             room = MAX_PROBLEMS_KEPT - len(result.problems)
             result.problems += [self.redact(f"{p} (page {number}: {url})") for p in page.problems[:room]]
+        records = page.records
+        if self.redactor is not None and self.redactor.occurs_in(content):
+            records = self.redactor.redact_data(records)
+            result.redacted_pages += 1
         before = len(by_id)
-        for record in page.records:
+        for record in records:
             by_id[record["external_id"]] = record  # met again: the last read wins
-        result.duplicates += len(page.records) - (len(by_id) - before)
+        result.duplicates += len(records) - (len(by_id) - before)
         heap.settle()
 
     def _read_in_turn(
@@ -276,7 +295,7 @@ class ExtractorRunner:
         while cursor is not None:
             response = self.fetcher.fetch(self.render(cursor, parent), guard=self.guard)
             payload = response.json(self.redact)
-            self._store(result, by_id, payload, response.url)
+            self._store(result, by_id, payload, response.url, response.content)
             cursor = cursors.advance(_Next.cursor_of(self.next_cursor(response, payload)))
 
     def _read_ahead(
@@ -338,7 +357,7 @@ class ExtractorRunner:
     ) -> _Next | None:
         """Runs on the partition's page thread; returns the page's next cursor if it was fetched again."""
         answer = self.fetcher.decoded(request, response)
-        self._store(result, by_id, answer.json(self.redact), answer.url)
+        self._store(result, by_id, answer.json(self.redact), answer.url, answer.content)
         return None if answer is response else _Next.of(self, answer)
 
 
@@ -383,7 +402,8 @@ class _Cursors:
             self.ended = True
             return None
         if cursor in self.seen:
-            where = self.runner.polling.next_cursor.value.where
+            next_cursor = self.runner.polling.next_cursor
+            where = next_cursor.value.where if next_cursor is not None else None
             raise PaginationError(
                 where,
                 f"next_cursor gave {cursor!r} again after page {self.requested}; "

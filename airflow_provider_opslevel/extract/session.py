@@ -92,6 +92,7 @@ class ExtractionSession:
             keep_first_page=self.keep_first_page,
             allowed_origins=self.allowed_origins,
             max_body_bytes=self.max_body_bytes,
+            redactor=self.secrets.redactor,
         )
 
     def run(

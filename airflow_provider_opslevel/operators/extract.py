@@ -124,7 +124,8 @@ class OpsLevelExtractOperator(BaseOperator):
         ids = {r["external_id"] for p in partitions for r in p.records}
         self.log.info(
             "%s: %d record(s) from %d partition(s), %d page(s), %d excluded, %d rejected, "
-            "%d duplicate external_id(s), %d request(s); %d partition(s) failed; peak RSS %.0f MiB",
+            "%d duplicate external_id(s), %d page(s) echoing a secret (redacted in the records), "
+            "%d request(s); %d partition(s) failed; peak RSS %.0f MiB",
             self.external_kind,
             records,
             len(partitions),
@@ -132,11 +133,13 @@ class OpsLevelExtractOperator(BaseOperator):
             sum(p.excluded for p in partitions),
             sum(p.rejected for p in partitions),
             sum(p.duplicates for p in partitions) + records - len(ids),
+            sum(p.redacted_pages for p in partitions),
             session.requests_sent,
             len(failed),
             peak_rss_mib(),
         )
         chunks = to_chunks(self.external_kind, partitions, chunk_size=self.parents_per_task)
-        # The partition summaries are the report; records are data and travel as they came.
+        # Records that echoed a secret were redacted page by page as they were read (see
+        # ExtractorRunner); the summaries are the report and go through the task's redactor.
         chunks[0]["partitions"] = redactor.redact_data(chunks[0]["partitions"])
         return chunks

@@ -10,7 +10,8 @@ from airflow.sdk import BaseOperator, Context
 
 from airflow_provider_opslevel.catalog_setup import load_catalog
 from airflow_provider_opslevel.catalog_setup.planning import declared_component_types
-from airflow_provider_opslevel.config import load_integration
+from airflow_provider_opslevel.config import Integration, load_integration
+from airflow_provider_opslevel.config.models import Transform
 from airflow_provider_opslevel.connections import airflow_secrets, task_redactor
 from airflow_provider_opslevel.errors import MissingSecretError
 from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook
@@ -91,7 +92,7 @@ class OpsLevelTransformOperator(BaseOperator):
         self.opslevel_conn_id = opslevel_conn_id
         self.plan_only = plan_only
 
-    def sync_options(self, integration: Any, context: Context) -> SyncOptions:
+    def sync_options(self, integration: Integration, context: Context) -> SyncOptions:
         """Ownership, deletion limits, partition parents, declared types and push expiry."""
         integration_id = self.dag_id if self.integration_id is None else self.integration_id
         expiry: dict[str, int] | None = None
@@ -113,7 +114,7 @@ class OpsLevelTransformOperator(BaseOperator):
             expiry=expiry,
         )
 
-    def transforms_of(self, integration: Any) -> list[Any]:
+    def transforms_of(self, integration: Integration) -> list[Transform]:
         kinds = self.external_kinds
         return [t for t in integration.transforms if kinds is None or t.external_kind in kinds]
 
@@ -156,7 +157,7 @@ class OpsLevelTransformOperator(BaseOperator):
             return result
 
 
-def learn_secrets(integration: Any, redactor: Redactor) -> None:
+def learn_secrets(integration: Integration, redactor: Redactor) -> None:
     """Give ``redactor`` the values of the secrets the extract templates name, as far as they resolve.
 
     The transform task reads no secret itself, but records and OpsLevel's answers may quote one

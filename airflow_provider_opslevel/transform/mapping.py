@@ -11,12 +11,16 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_opslevel.errors import ExpressionError, Location, OpsLevelIntegrationError
 from airflow_provider_opslevel.extract.results import KindResult
 from airflow_provider_opslevel.transform.deletion import partition_of
 from airflow_provider_opslevel.transform.errors import MappingError
+
+if TYPE_CHECKING:
+    from airflow_provider_opslevel.config.models import Transform
+    from airflow_provider_opslevel.expressions import JqExpression
 
 # Longer aliases are refused: an identifier that long is a mapping mistake (the whole record,
 # a body of text), and it would be sent, stored and logged on every sync.
@@ -126,7 +130,7 @@ def as_alias(value: Any, what: str) -> str:
     return alias
 
 
-def jq_value(expression: Any, data: Any) -> Any:
+def jq_value(expression: JqExpression, data: Any) -> Any:
     """A property's value: its single output, a list of several outputs, or None for none."""
     outputs = expression.all(data)
     if not outputs:
@@ -134,7 +138,7 @@ def jq_value(expression: Any, data: Any) -> Any:
     return outputs[0] if len(outputs) == 1 else outputs
 
 
-def tags_of(expression: Any, data: Any) -> list[dict[str, str]]:
+def tags_of(expression: JqExpression, data: Any) -> list[dict[str, str]]:
     tags: list[dict[str, str]] = []
     for output in expression.all(data):
         for tag in output if isinstance(output, list) else [output]:
@@ -148,7 +152,7 @@ def tags_of(expression: Any, data: Any) -> list[dict[str, str]]:
     return tags
 
 
-def aliases_of(expression: Any, data: Any) -> list[str]:
+def aliases_of(expression: JqExpression, data: Any) -> list[str]:
     aliases: list[str] = []
     for output in expression.all(data):
         for alias in output if isinstance(output, list) else [output]:
@@ -158,7 +162,7 @@ def aliases_of(expression: Any, data: Any) -> list[str]:
 
 
 @contextmanager
-def _at(expression: Any) -> Iterator[None]:
+def _at(expression: JqExpression) -> Iterator[None]:
     """Failures inside name the transform key of ``expression`` (its index, external_kind and line)."""
     try:
         yield
@@ -169,7 +173,7 @@ def _at(expression: Any) -> Iterator[None]:
         raise type(exc)(exc.detail, where) from exc
 
 
-def identifier_of(transform: Any, data: Any) -> str:
+def identifier_of(transform: Transform, data: Any) -> str:
     """The one alias ``opslevel_identifier`` gives: no value, several or a blank one is an error."""
     expression = transform.opslevel_identifier
     with _at(expression):
@@ -186,7 +190,7 @@ def identifier_of(transform: Any, data: Any) -> str:
         return as_alias(outputs[0], "opslevel_identifier")
 
 
-def map_record(transform: Any, record: dict[str, Any]) -> DesiredComponent:
+def map_record(transform: Transform, record: dict[str, Any]) -> DesiredComponent:
     """The component one record describes.
 
     :raises ExpressionError: a jq expression failed (located at its key).
@@ -219,7 +223,7 @@ def map_record(transform: Any, record: dict[str, Any]) -> DesiredComponent:
 
 
 def map_records(
-    transforms: Sequence[Any], kinds: dict[str, KindResult]
+    transforms: Sequence[Transform], kinds: dict[str, KindResult]
 ) -> tuple[dict[tuple[str, str], DesiredComponent], list[MappingIssue]]:
     """Apply every transform to the records of its kind.
 
@@ -236,7 +240,7 @@ def map_records(
 
 
 def map_transform(
-    transform: Any, index: int, records: Sequence[dict[str, Any]]
+    transform: Transform, index: int, records: Sequence[dict[str, Any]]
 ) -> tuple[list[DesiredComponent], list[MappingIssue]]:
     """Each record's component, in the records' order and not merged, and the records that failed.
 
@@ -265,7 +269,7 @@ def merge_components(
             found.merge(component)
 
 
-def issue_of(transform: Any, index: int, record: dict[str, Any], exc: Exception) -> MappingIssue:
+def issue_of(transform: Transform, index: int, record: dict[str, Any], exc: Exception) -> MappingIssue:
     """The report line for a record ``transform`` (at ``index``) could not map."""
     where = getattr(exc, "where", None) or getattr(transform, "where", None)
     message = getattr(exc, "detail", None) or str(exc)

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_opslevel.extract.results import KindResult, collect
 from airflow_provider_opslevel.opslevel.catalog import (
@@ -37,6 +37,9 @@ from airflow_provider_opslevel.transform.plan import (
     plan_component,
     route,
 )
+
+if TYPE_CHECKING:
+    from airflow_provider_opslevel.config.models import Transform
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +215,7 @@ class SyncReport:
 
 
 def property_routes(
-    transforms: Sequence[Any], types: Mapping[str, ComponentType | None]
+    transforms: Sequence[Transform], types: Mapping[str, ComponentType | None]
 ) -> list[dict[str, str]]:
     """Where each ``properties:`` key of each transform is written, and why.
 
@@ -319,7 +322,7 @@ def _gone_test(kind: str, proof: PartitionProof, options: SyncOptions) -> Callab
 
 
 def _deletions(
-    transforms: Sequence[Any],
+    transforms: Sequence[Transform],
     desired: Mapping[tuple[str, str], DesiredComponent],
     issues: Sequence[MappingIssue],
     extraction: Mapping[str, KindResult],
@@ -373,7 +376,7 @@ def with_declared(existing: ComponentType | None, declared: ComponentType) -> Co
 
 
 def plan_sync(
-    transforms: Sequence[Any],
+    transforms: Sequence[Transform],
     extract_values: Iterable[Any],
     catalog: OpsLevelCatalog,
     options: SyncOptions | None = None,
@@ -419,7 +422,7 @@ def plan_sync(
 
 
 def run_sync(
-    transforms: Sequence[Any],
+    transforms: Sequence[Transform],
     extract_values: Iterable[Any],
     catalog: OpsLevelCatalog,
     *,

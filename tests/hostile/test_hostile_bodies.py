@@ -25,7 +25,9 @@ from airflow_provider_opslevel.extract.parallel import run_partitions
 from airflow_provider_opslevel.extract.results import collect, to_chunks
 from airflow_provider_opslevel.extract.retry import RetryPolicy
 from airflow_provider_opslevel.extract.runner import ExtractorRunner, PartitionResult
+from airflow_provider_opslevel.extract.session import ExtractionSession
 from airflow_provider_opslevel.extract.transport import DEFAULT_MAX_BODY_BYTES
+from airflow_provider_opslevel.secrets import SecretRecorder
 
 MIB = 1024 * 1024
 Writer = Callable[[BaseHTTPRequestHandler, str], None]
@@ -400,3 +402,36 @@ def test_rejected_items_are_problems_of_the_kind(server: Server, tmp_path: Path)
     assert line.startswith("thing: 1 item(s) neither kept nor excluded, e.g. ")
     assert "extractors[0] (thing) external_id: external_id '.id' gave null for item 1 of the page" in line
     assert line.endswith(f"(not kept) (page 1: {server.url}/p1)")
+
+
+def test_a_page_echoing_the_token_is_redacted_in_the_records_not_dropped(tmp_path: Path, server: Server):
+    """An API that echoes the request's token (a debug field, an error text) must not carry it
+    into XCom or OpsLevel: the page's records are kept with every form of it replaced."""
+    token = 'tok/en+"s3cret"'
+    escaped = json.dumps(token)[1:-1]
+
+    def echo(handler: BaseHTTPRequestHandler, url: str) -> None:
+        seen = handler.headers.get("Authorization", "")
+        page([{"id": "1", "debug": seen, "note": f"seen {token} once"}, {"id": "2"}])(handler, url)
+
+    server.pages["/things"] = echo
+    extract = tmp_path / "extract.yaml"
+    extract.write_text(
+        "extractors:\n- external_kind: thing\n  external_id: .id\n  iterator: '.[]'\n  http_polling:\n"
+        f"    url: {server.url}/things\n    headers:\n    - name: Authorization\n"
+        "      value: Bearer {{ 'api' | secret }}\n"
+    )
+    transform = tmp_path / "transform.yaml"
+    transform.write_text(
+        "transforms:\n- external_kind: thing\n  opslevel_kind: service\n  opslevel_identifier: .id\n"
+        "  on_component_not_found: skip\n"
+    )
+    secrets = SecretRecorder(lambda name: token)
+    with ExtractionSession(load_integration(extract, transform), secrets) as session:
+        (result,) = session.run("thing", [None])
+    assert result.complete and sorted(r["external_id"] for r in result.records) == ["1", "2"]
+    assert result.redacted_pages == 1 and result.summary()["redacted_pages"] == 1
+    dumped = json.dumps(result.records)
+    assert token not in dumped and escaped not in dumped
+    first = next(r for r in result.records if r["external_id"] == "1")
+    assert first["data"] == {"id": "1", "debug": "Bearer ***", "note": "seen *** once"}

@@ -115,8 +115,12 @@ class NotSupportedYetError(ConfigError):
     """The configuration uses an OpsLevel feature this provider does not implement yet."""
 
 
-class _RuntimeError(OpsLevelIntegrationError):
-    """A failure while evaluating configuration against live data."""
+class LocatedError(OpsLevelIntegrationError):
+    """A failure while evaluating configuration against live data, at a place in the YAML.
+
+    :param message: what failed (``.detail``).
+    :param where: the key that failed (``.where``); ``str()`` is ``"{where}: {message}"``.
+    """
 
     def __init__(self, message: str, where: Location | None = None) -> None:
         self.where = where
@@ -127,7 +131,7 @@ class _RuntimeError(OpsLevelIntegrationError):
         return (type(self), (self.detail, self.where))
 
 
-class ExpressionError(_RuntimeError):
+class ExpressionError(LocatedError):
     """A jq expression failed at run time.
 
     :param message: what failed (names the expression and carries jq's message).
@@ -135,7 +139,7 @@ class ExpressionError(_RuntimeError):
     """
 
 
-class TemplateError(_RuntimeError):
+class TemplateError(LocatedError):
     """A template failed to render at run time (undefined variable, missing secret resolver...).
 
     :param message: what failed; never contains secret values.

@@ -29,9 +29,9 @@ from airflow_provider_opslevel.catalog_setup.item_parsers import (
     parse_type,
 )
 from airflow_provider_opslevel.catalog_setup.models import CatalogDocument, ComponentTypeSpec
-from airflow_provider_opslevel.config.fields import ItemContext, type_name
+from airflow_provider_opslevel.config.fields import ItemContext, read_top_mapping
 from airflow_provider_opslevel.config.file_cache import FileCache, PathLike
-from airflow_provider_opslevel.config.yaml_source import Position, YamlMapping, load_yaml_file
+from airflow_provider_opslevel.config.yaml_source import Position, YamlMapping
 from airflow_provider_opslevel.errors import ConfigError, ConfigProblem
 
 __all__ = ["clear_cache", "load_catalog"]
@@ -89,34 +89,12 @@ def _load(path: PathLike) -> CatalogDocument:
 
 def _read_top(file: str, problems: list[ConfigProblem]) -> YamlMapping | None:
     """The file as one mapping (``---``-separated documents are merged, like the integration loader)."""
-    try:
-        documents = load_yaml_file(file)
-    except ConfigError as error:
-        problems.extend(error.problems)
-        return None
-    top = ItemContext(file, problems)
-    expected = f"expected a mapping with the key(s) {', '.join(TOP_KEYS)}"
-    if not documents:
-        top.problem(None, 1, f"the file is empty; {expected}")
-        return None
-    merged = YamlMapping()
-    for document in documents:
-        if not isinstance(document, YamlMapping):
-            top.problem(None, getattr(document, "line", 1), f"{expected}, got {type_name(document)}")
-            continue
-        if not merged:
-            merged.line = document.line
-        merged.duplicate_keys.extend(document.duplicate_keys)
-        for key, line in document.first_lines.items():
-            merged.first_lines.setdefault(key, line)
-        for key, value in document.items():
-            if key in merged:
-                merged.add_duplicate(key, document.position(key).key_line)
-            merged[key] = value
-            merged.positions[key] = document.position(key)
-    top.check_keys(merged, "", TOP_KEYS, hints=_TOP_HINTS)
-    if not any(key in merged for key in TOP_KEYS) and top.ok:
-        top.problem(None, merged.line, f"{expected}; found neither")
+    before = len(problems)
+    merged = read_top_mapping(file, problems, TOP_KEYS, _TOP_HINTS)
+    if merged is not None and len(problems) == before and not any(key in merged for key in TOP_KEYS):
+        ItemContext(file, problems).problem(
+            None, merged.line, f"expected a mapping with the key(s) {', '.join(TOP_KEYS)}; found neither"
+        )
     return merged
 
 

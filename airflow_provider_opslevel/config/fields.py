@@ -1,4 +1,4 @@
-"""Readers for typed YAML fields that collect problems instead of stopping at the first.
+"""Readers for typed YAML fields (and a document's top-level mapping) that collect problems.
 
 Each reader takes an :class:`ItemContext` (which knows the file, section, index and
 external_kind of the item being read) and returns the value, or ``None`` after recording a
@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import replace
 from typing import Any
 
-from airflow_provider_opslevel.config.yaml_source import Position, YamlMapping, YamlSequence
+from airflow_provider_opslevel.config.yaml_source import Position, YamlMapping, YamlSequence, load_yaml_file
 from airflow_provider_opslevel.errors import ConfigError, ConfigProblem, Location, did_you_mean
 from airflow_provider_opslevel.expressions import JqExpression
 from airflow_provider_opslevel.templating import Template, TemplateEngine
@@ -257,3 +257,45 @@ class ItemContext:
             )
             return None
         return value
+
+
+def read_top_mapping(
+    file: str, problems: list[ConfigProblem], allowed: tuple[str, ...], hints: dict[str, str] | None = None
+) -> YamlMapping | None:
+    """Read ``file`` as one top-level mapping, merging ``---``-separated documents.
+
+    Used by the integration and catalog loaders alike. A key given in two documents is a
+    repeated key; unknown top-level keys are reported against ``allowed`` (with ``hints``).
+
+    :returns: the merged mapping, or ``None`` when the file is unreadable, empty or holds no
+        mapping (each reported in ``problems``).
+    """
+    try:
+        documents = load_yaml_file(file)
+    except ConfigError as error:
+        problems.extend(error.problems)
+        return None
+    top = ItemContext(file, problems)
+    expected = f"expected a mapping with the key(s) {', '.join(allowed)}"
+    if not documents:
+        top.problem(None, 1, f"the file is empty; {expected}")
+        return None
+    merged = YamlMapping()
+    for document in documents:
+        if not isinstance(document, YamlMapping):
+            top.problem(None, getattr(document, "line", 1), f"{expected}, got {type_name(document)}")
+            continue
+        if not merged:
+            merged.line = document.line
+        merged.duplicate_keys.extend(document.duplicate_keys)
+        for key, line in document.first_lines.items():
+            merged.first_lines.setdefault(key, line)
+        for key, value in document.items():
+            if key in merged:
+                merged.add_duplicate(key, document.position(key).key_line)
+            merged[key] = value
+            merged.positions[key] = document.position(key)
+    if not any(isinstance(document, YamlMapping) for document in documents):
+        return None  # reported above; its keys would only be reported missing again
+    top.check_keys(merged, "", allowed, hints=hints)
+    return merged

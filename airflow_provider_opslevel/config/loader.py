@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_opslevel.config.extract_document import ParsedExtractor, parse_extractor, parse_oauth
-from airflow_provider_opslevel.config.fields import ItemContext, type_name
+from airflow_provider_opslevel.config.fields import ItemContext, read_top_mapping
 from airflow_provider_opslevel.config.file_cache import FileCache
 from airflow_provider_opslevel.config.integration import Integration
 from airflow_provider_opslevel.config.transform_document import ParsedTransform, parse_transform
-from airflow_provider_opslevel.config.yaml_source import Position, YamlMapping, load_yaml_file
+from airflow_provider_opslevel.config.yaml_source import Position, YamlMapping
 from airflow_provider_opslevel.errors import (
     ConfigError,
     ConfigProblem,
@@ -114,41 +114,9 @@ def _load(extract_path: PathLike, transform_path: PathLike) -> Integration:
 def _read_document(
     file: str, problems: list[ConfigProblem], allowed: tuple[str, ...], hints: dict[str, str]
 ) -> YamlMapping | None:
-    """Read ``file`` as one top-level mapping (merging ``---``-separated documents)."""
-    try:
-        documents = load_yaml_file(file)
-    except ConfigError as error:
-        problems.extend(error.problems)
-        return None
-    top = ItemContext(file, problems)
-    merged = YamlMapping()
-    for document in documents:
-        if not isinstance(document, YamlMapping):
-            line = getattr(document, "line", 1)
-            top.problem(
-                None,
-                line,
-                f"expected a mapping with the key(s) {', '.join(allowed)}, got {type_name(document)}",
-            )
-            continue
-        if not merged:
-            merged.line = document.line
-        merged.duplicate_keys.extend(document.duplicate_keys)
-        for key, line in document.first_lines.items():
-            merged.first_lines.setdefault(key, line)
-        for key, value in document.items():
-            if key in merged:
-                merged.add_duplicate(key, document.position(key).key_line)
-            merged[key] = value
-            merged.positions[key] = document.position(key)
-    if not documents:
-        top.problem(None, 1, f"the file is empty; expected the key(s) {', '.join(allowed)}")
-        return None
-    if not any(isinstance(document, YamlMapping) for document in documents):
-        return None  # reported above; its keys would only be reported missing again
-    # With one file for both documents, its keys are checked against the union once.
-    top.check_keys(merged, "", allowed, hints=hints)
-    return merged
+    """Read ``file`` as one top-level mapping; with one file for both documents, its keys are
+    checked against the union once."""
+    return read_top_mapping(file, problems, allowed, hints)
 
 
 def _read_list(

@@ -217,7 +217,7 @@ CASES: list[tuple[str, str, str | bytes, str, str]] = [
         "extract",
         "",
         "extract.yaml:1",
-        "the file is empty; expected the key(s) extractors, oauth",
+        "the file is empty; expected a mapping with the key(s) extractors, oauth",
     ),
     (
         "list-not-mapping",

@@ -67,12 +67,8 @@ def run_ours(url: str, concurrency: int) -> dict[str, Any]:
     """The two extract tasks of the seed DAG, without Airflow (see operators/extract.py)."""
     global _START_RSS
     from airflow_provider_opslevel.config import load_integration
-    from airflow_provider_opslevel.extract.http import HttpFetcher
-    from airflow_provider_opslevel.extract.oauth import oauth_client
-    from airflow_provider_opslevel.extract.parallel import run_partitions
     from airflow_provider_opslevel.extract.results import iter_chunks, to_chunks
-    from airflow_provider_opslevel.extract.runner import ExtractorRunner
-    from airflow_provider_opslevel.extract.throttle import Throttle
+    from airflow_provider_opslevel.extract.session import ExtractionSession
     from airflow_provider_opslevel.secrets import SecretRecorder
 
     _START_RSS = _status_mib("VmRSS")
@@ -85,27 +81,16 @@ def run_ours(url: str, concurrency: int) -> dict[str, Any]:
     throttles: list[Any] = []
 
     def task(kind: str, parents: list[dict[str, Any] | None]) -> list[Any]:
-        # OpsLevelExtractOperator.execute, without Airflow (no secrets masker, no XCom).
+        # OpsLevelExtractOperator.execute, without Airflow (no secrets masker, no XCom): the same
+        # ExtractionSession, so redaction and the echoed-secret check are measured too.
         nonlocal requests_sent
         secrets = SecretRecorder(lambda name: TOKEN)
-        oauth = oauth_client(integration, secrets=secrets, origins=origins, redact=secrets.redact)
-        throttle = Throttle(max_concurrency=concurrency)
-        fetcher = HttpFetcher(redact=secrets.redact, secrets=secrets, throttle=throttle, oauth=oauth)
-        runner = ExtractorRunner(
-            integration.extractor(kind),
-            fetcher=fetcher,
-            secrets=secrets,
-            origins=origins,
-            redact=fetcher.redact,
-        )
-        try:
-            return run_partitions(runner, parents, concurrency)
-        finally:
-            requests_sent += fetcher.requests_sent
-            throttles.append(throttle)
-            fetcher.close()
-            if oauth is not None:
-                oauth.close()
+        with ExtractionSession(integration, secrets, origins=origins, concurrency=concurrency) as session:
+            try:
+                return session.run(kind, parents)
+            finally:
+                requests_sent += session.requests_sent
+                throttles.append(session.throttle)
 
     projects = task("sentry_project", [None])
     parents = [r for chunk in iter_chunks(to_chunks("sentry_project", projects)) for r in chunk["records"]]

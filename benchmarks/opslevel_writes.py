@@ -136,9 +136,12 @@ def naive_sync(transforms: Any, values: list[dict[str, Any]], client: OpsLevelCl
     if issues:
         raise SystemExit(f"mapping failed: {issues[0]}")
     for item in desired.values():
+        # The type's definitions win; a key it does not define goes to the built-in field (``name``).
+        fields = {**item.fields, **{k: v for k, v in item.properties.items() if k not in PROPERTIES}}
+        properties = {k: v for k, v in item.properties.items() if k in PROPERTIES}
         found = client.execute(NAIVE_LOOKUP, {"alias": item.alias}, "NaiveLookup")["account"]["service"]
         if found is None:
-            payload = {**item.fields, "type": {"alias": item.kind}}
+            payload = {**fields, "type": {"alias": item.kind}}
             service = send(NAIVE_CREATE, {"input": payload}, "NaiveCreate", "serviceCreate")["service"]
             owner = service["id"]
             if item.alias not in service["aliases"]:
@@ -150,8 +153,8 @@ def naive_sync(transforms: Any, values: list[dict[str, Any]], client: OpsLevelCl
                 )
         else:
             owner = found["id"]
-            send(NAIVE_UPDATE, {"input": {"id": owner, **item.fields}}, "NaiveUpdate", "serviceUpdate")
-        for name, value in item.properties.items():
+            send(NAIVE_UPDATE, {"input": {"id": owner, **fields}}, "NaiveUpdate", "serviceUpdate")
+        for name, value in properties.items():
             value = coerce(value, PROPERTIES[name]["schema"])  # the schemas are known up front
             assign = {"owner": {"id": owner}, "definition": {"alias": name}, "value": json.dumps(value)}
             send(NAIVE_ASSIGN, {"input": assign}, "NaiveAssign", "propertyAssign")

@@ -7,10 +7,14 @@ A task mapped over a mapped parent receives a list of such lists: :func:`iter_ch
 
 from __future__ import annotations
 
+import base64
 import math
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from airflow_provider_opslevel.extract.runner import PartitionResult
 
@@ -30,9 +34,38 @@ def to_chunks(
     records = [record for partition in partitions for record in partition.records]
     size = max(chunk_size, math.ceil(len(records) / max_chunks), 1)
     slices = [records[start : start + size] for start in range(0, len(records), size)] or [[]]
-    chunks = [{"external_kind": external_kind, "records": part, "partitions": []} for part in slices]
-    chunks[0]["partitions"] = [partition.summary() for partition in partitions]
+    chunks: list[dict[str, Any]] = [
+        {"external_kind": external_kind, "records": part, "partitions": []} for part in slices
+    ]
+    first = chunks[0]
+    first["partitions"] = [partition.summary() for partition in partitions]
+    # Partitions whose records were mapped and dropped travel as ids and mapped rows instead,
+    # packed (see pack): a few MB of text for Airflow to move, not 100,000 nested objects.
+    ids = [external_id for partition in partitions if partition.ids for external_id in partition.ids]
+    mapped: dict[str, dict[str, list[Any]]] = {}
+    for partition in partitions:
+        for index, part in partition.mapped.items():
+            into = mapped.setdefault(index, {"components": [], "issues": []})
+            into["components"] += part["components"]
+            into["issues"] += part["issues"]
+    if ids or mapped:
+        first["packed"] = pack({"ids": ids, "mapped": mapped})
     return chunks
+
+
+def pack(value: Any) -> str:
+    """``value`` as compact text for XCom: msgpack, zlib-compressed, base64.
+
+    Airflow validates and copies an XCom value node by node on its way between the task, the
+    API and the metadata DB; one string of a few MB costs almost nothing there, where the same
+    rows as JSON objects cost hundreds of MB at 100,000 components.
+    """
+    return base64.b64encode(zlib.compress(msgspec.msgpack.encode(value), 3)).decode("ascii")
+
+
+def unpack(text: str) -> Any:
+    """The value :func:`pack` packed."""
+    return msgspec.msgpack.decode(zlib.decompress(base64.b64decode(text)))
 
 
 def iter_chunks(value: Any) -> Iterator[dict[str, Any]]:
@@ -65,6 +98,21 @@ class KindResult:
     external_kind: str
     records: list[dict[str, Any]] = field(default_factory=list)
     partitions: list[dict[str, Any]] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
+    """``external_id``s of records the extract task mapped and dropped (see ``mapped``)."""
+    mapped: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    """Per transform index: the rows of the components (and failed records) the extract task
+    mapped, for the transform task to use instead of mapping ``records`` itself."""
+
+    @property
+    def external_ids(self) -> list[str]:
+        """Every record's ``external_id``, kept or mapped-and-dropped."""
+        return [record["external_id"] for record in self.records] + self.ids
+
+    @property
+    def count(self) -> int:
+        """How many records were extracted (kept or mapped-and-dropped)."""
+        return len(self.records) + len(self.ids)
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -84,7 +132,7 @@ class KindResult:
         components they map to in parent order, so the later parent's values win.
         """
         within = sum(partition.get("duplicates", 0) for partition in self.partitions)
-        return within + len(self.records) - len({record["external_id"] for record in self.records})
+        return within + self.count - len(set(self.external_ids))
 
     @property
     def rejected(self) -> int:
@@ -112,4 +160,13 @@ def collect(values: Iterable[Any]) -> dict[str, KindResult]:
         kind = kinds.setdefault(chunk["external_kind"], KindResult(chunk["external_kind"]))
         kind.records.extend(chunk.get("records", []))
         kind.partitions.extend(chunk.get("partitions", []))
+        packed = chunk.get("packed")
+        if packed is None:
+            continue
+        unpacked = unpack(packed)
+        kind.ids.extend(unpacked["ids"])
+        for index, part in unpacked["mapped"].items():
+            into = kind.mapped.setdefault(index, {"components": [], "issues": []})
+            into["components"] += part["components"]
+            into["issues"] += part["issues"]
     return kinds

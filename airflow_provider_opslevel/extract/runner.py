@@ -64,6 +64,10 @@ class PartitionResult:
     """What went wrong with the first :data:`MAX_PROBLEMS_KEPT` rejected items (redacted)."""
     redacted_pages: int = 0
     """Pages that echoed a secret: their records were kept with the secret replaced by ``***``."""
+    ids: list[str] | None = None
+    """Set when ``records`` were dropped after mapping: their ``external_id``s, in order."""
+    mapped: dict[str, Any] = field(default_factory=dict)
+    """What the transforms made of ``records`` (opaque here; see ``transform.mapping.map_partition``)."""
 
     def summary(self) -> dict[str, Any]:
         return {

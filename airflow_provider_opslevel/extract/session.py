@@ -101,12 +101,16 @@ class ExtractionSession:
         parents: Sequence[dict[str, Any] | None] = (None,),
         *,
         concurrency: int | None = None,
+        finish: Callable[[PartitionResult], None] | None = None,
     ) -> list[PartitionResult]:
         """One :class:`PartitionResult` per parent (``None``: the root partition), in their order.
 
         :param concurrency: partitions read at once (default: the session's).
+        :param finish: called with each partition once read (see :func:`run_partitions`).
         """
-        return run_partitions(self.runner(external_kind), parents, concurrency or self.concurrency)
+        return run_partitions(
+            self.runner(external_kind), parents, concurrency or self.concurrency, finish=finish
+        )
 
     def close(self) -> None:
         self.fetcher.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -56,8 +57,47 @@ def problems(value: Any, schema: dict[str, Any]) -> list[str]:
     """Why ``value`` does not satisfy ``schema`` (empty when it does, or the schema is unusable)."""
     if not schema:
         return []
+    if _plainly_valid(value, schema):
+        return []
     try:
-        validator = validators.validator_for(schema)(schema, registry=_LOCAL_ONLY)
+        validator = _validator(json.dumps(schema, sort_keys=True))
         return [error.message for error in validator.iter_errors(value)]
     except (jsonschema_exceptions.SchemaError, Unresolvable):
         return []  # OpsLevel validates too; a schema we cannot read is not the record's fault
+
+
+@functools.lru_cache(maxsize=256)
+def _validator(schema_json: str) -> Any:
+    # Building a validator costs far more than using it (and each one it built stayed alive):
+    # one per distinct schema, not one per value. Keyed by the schema's text: dicts do not hash.
+    schema = json.loads(schema_json)
+    return validators.validator_for(schema)(schema, registry=_LOCAL_ONLY)
+
+
+_TYPE_TESTS = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
+    or (isinstance(v, float) and v.is_integer()),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def _plainly_valid(value: Any, schema: dict[str, Any]) -> bool:
+    """True when ``schema`` only names types (and array ``items`` that only name types) and
+    ``value`` has them: most property definitions, checked without building jsonschema's
+    machinery for every value. Anything else, or any doubt, goes to jsonschema."""
+    if not set(schema) <= {"type", "items"}:
+        return False
+    types = _types(schema)
+    if not types or not types <= _TYPE_TESTS.keys():
+        return False
+    if not any(_TYPE_TESTS[name](value) for name in types):
+        return False
+    items = schema.get("items")
+    if items is None or not isinstance(value, list):
+        return "items" not in schema or isinstance(items, dict) or not isinstance(value, list)
+    return isinstance(items, dict) and all(_plainly_valid(item, items) for item in value)

@@ -11,6 +11,7 @@ unless a person approved more.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -49,10 +50,17 @@ def partition_of(external_kind: str, parent: Any) -> str:
 
 
 def ownership_tags(integration_id: str, partition: str, last_seen: str | None = None) -> list[dict[str, str]]:
+    """The tags marking a component this integration manages (shared dicts: never mutate them)."""
+    return list(_ownership_tags(integration_id, partition, last_seen))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ownership_tags(integration_id: str, partition: str, last_seen: str | None) -> tuple[dict[str, str], ...]:
+    # Every component of a partition carries the same marks: one set of dicts, not one per component.
     tags = [{"key": OWNER_TAG, "value": integration_id}, {"key": PARTITION_TAG, "value": partition}]
     if last_seen is not None:
         tags.append({"key": LAST_SEEN_TAG, "value": last_seen})
-    return tags
+    return tuple(tags)
 
 
 def expired(component: Component, days: int, today: date) -> bool:
@@ -90,7 +98,7 @@ class PartitionProof:
                 key = partition_of(name, partition.get("parent"))
                 self.read[key] = self.read.get(key, True) and bool(partition.get("complete"))
             self.kind_complete[name] = bool(kind.partitions) and kind.complete
-            self.present[name] = {record["external_id"] for record in kind.records}
+            self.present[name] = set(kind.external_ids)
 
     def proven(self, partition: str) -> bool:
         if partition in self.read:

@@ -30,7 +30,7 @@ QUOTE_CHARS = 80
 MESSAGE_CHARS = 1000
 
 
-@dataclass
+@dataclass(slots=True)
 class DesiredComponent:
     """What the source data says one component should look like.
 
@@ -56,6 +56,28 @@ class DesiredComponent:
     @property
     def key(self) -> tuple[str, str]:
         return (self.kind, self.alias)
+
+    def to_row(self) -> list[Any]:
+        """A compact JSON form (a list, no key names) for XCom: the extract task maps its records
+        and sends these instead of the records (see :func:`from_row`)."""
+        return [
+            self.kind,
+            self.alias,
+            self.on_not_found,
+            self.fields,
+            self.properties,
+            self.aliases,
+            self.tags,
+            self.sources,
+            self.partition,
+            self.disagreements,
+        ]
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> DesiredComponent:
+        """The component :meth:`to_row` wrote."""
+        kind, alias, on_not_found, fields, properties, aliases, tags, sources, partition, disagreements = row
+        return cls(kind, alias, on_not_found, fields, properties, aliases, tags, sources, partition, disagreements)
 
     def tags_pairs(self) -> list[tuple[str, str]]:
         return [(tag["key"], tag["value"]) for tag in self.tags]
@@ -99,6 +121,13 @@ class MappingIssue:
     @property
     def external_kind(self) -> str:
         return self.source.split(":", 1)[0]
+
+    def to_row(self) -> list[str]:
+        return [self.source, self.where, self.message, self.opslevel_kind]
+
+    @classmethod
+    def from_row(cls, row: Sequence[str]) -> MappingIssue:
+        return cls(*row)
 
     def __str__(self) -> str:
         return f"{self.source}: {self.where}: {self.message}"
@@ -233,10 +262,52 @@ def map_records(
     issues: list[MappingIssue] = []
     for index, transform in enumerate(transforms):
         kind = kinds.get(transform.external_kind)
-        components, failed = map_transform(transform, index, kind.records if kind else [])
+        if kind is None:
+            continue
+        premapped = kind.mapped.pop(mapping_key(transform), None)
+        if premapped is not None:  # mapped by the extract task (see map_partition)
+            rows = premapped
+            components = _from_rows(rows["components"])
+            failed = [MappingIssue.from_row(row) for row in rows["issues"]]
+        else:
+            components, failed = map_transform(transform, index, kind.records)
         merge_components(desired, components)
         issues += failed
     return desired, issues
+
+
+def _from_rows(rows: list[list[Any]]) -> list[DesiredComponent]:
+    # Pops as it goes, so the rows and the components are never both held whole.
+    rows.reverse()
+    components = []
+    while rows:
+        components.append(DesiredComponent.from_row(rows.pop()))
+    return components
+
+
+def mapping_key(transform: Transform) -> str:
+    """Which transform mapped rows belong to: its position in the document's ``transforms:``
+    (the same in every task, whichever subset of the transforms a task looks at)."""
+    return str(transform.where.index)
+
+
+def map_partition(transforms: Sequence[Transform], external_kind: str, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """What the extract task sends instead of ``records``: for each transform of ``external_kind``
+    (by its index in ``transforms:``), the rows of the components and of the records that failed.
+
+    Mapping here, one partition at a time, means no task ever holds every raw record: the
+    transform task receives compact components (see :meth:`DesiredComponent.to_row`).
+    """
+    mapped: dict[str, Any] = {}
+    for index, transform in enumerate(transforms):
+        if transform.external_kind != external_kind:
+            continue
+        components, failed = map_transform(transform, index, records)
+        mapped[mapping_key(transform)] = {
+            "components": [component.to_row() for component in components],
+            "issues": [issue.to_row() for issue in failed],
+        }
+    return mapped
 
 
 def map_transform(

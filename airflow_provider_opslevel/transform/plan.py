@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ BUILTIN = "built-in field"
 ACTIONS = ("create", "update", "unchanged", "delete", "skip", "suggest", "conflict", "error")
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """One field-level difference. ``field`` is a built-in field, ``alias``, ``tag`` or ``properties.X``."""
 
@@ -30,7 +31,7 @@ class Change:
         return {"field": self.field, "old": self.old, "new": self.new}
 
 
-@dataclass
+@dataclass(slots=True)
 class ComponentPlan:
     action: str
     desired: DesiredComponent
@@ -144,15 +145,26 @@ def diff(item: ComponentPlan) -> list[Change]:
     ]
     changes += [Change("tag", f"{tag['key']}:{tag['value']}", None) for tag in item.stale_tags]
     changes += [
-        Change("tag", None, f"{key}:{value}")
+        Change("tag", None, _tag_text(key, value))
         for key, value in desired.tags_pairs()
         if (key, value) not in held
     ]
     for name, value in item.properties.items():
         old = properties.get(name)
         if old != value:
-            changes.append(Change(f"properties.{name}", old, value))
+            changes.append(Change(_property_field(name), old, value))
     return changes
+
+
+@functools.lru_cache(maxsize=1024)
+def _property_field(name: str) -> str:
+    # One string per property, not one per change: a 100,000-component plan has ~300,000 changes.
+    return f"properties.{name}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag_text(key: str, value: str) -> str:
+    return f"{key}:{value}"  # ownership tags repeat on every component
 
 
 def plan_component(
@@ -168,7 +180,7 @@ def plan_component(
         it created before) with ownership tags, which deletion relies on.
     :param last_seen: push integrations: stamp managed components with this day.
     """
-    item = ComponentPlan("unchanged", desired, current, fields=dict(desired.fields))
+    item = ComponentPlan("unchanged", desired, current, fields=desired.fields)
     if current is not None and not current.is_kind(desired.kind):
         held = (
             f"alias {desired.alias!r} is held by {current.name!r} ({current.id}), a {current.kind!r} "
@@ -211,14 +223,44 @@ def plan_component(
 
 @dataclass
 class Plan:
+    """The components to write, and what was only counted.
+
+    :ivar components: every item, except those :meth:`add` only counted.
+    :ivar counted: ``(opslevel_kind, action) -> n`` of the items :meth:`add` did not keep.
+    """
+
     components: list[ComponentPlan] = field(default_factory=list)
+    counted: Counter[tuple[str, str]] = field(default_factory=Counter)
+    _kept: dict[tuple[str, str], int] = field(default_factory=dict, repr=False, compare=False)
+
+    def add(self, item: ComponentPlan, keep: int | None = None) -> None:
+        """Add ``item``; with ``keep``, an item with nothing to report (no message, problem or
+        warning) beyond the first ``keep`` of its kind and action is counted, not kept.
+
+        A dry run keeps what its report shows: a million ``create`` items would otherwise be
+        held just to be counted.
+        """
+        key = (item.desired.kind, item.action)
+        if keep is not None and not (item.message or item.problems or item.warnings) and item.action != "suggest":
+            self._kept[key] = self._kept.get(key, 0) + 1
+            if self._kept[key] > keep:
+                self.counted[key] += 1
+                return
+        self.components.append(item)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{opslevel_kind: {action: n}}`` with every action present."""
         per_kind: dict[str, Counter[str]] = {}
         for item in self.components:
             per_kind.setdefault(item.desired.kind, Counter())[item.action] += 1
+        for (kind, action), count in self.counted.items():
+            per_kind.setdefault(kind, Counter())[action] += count
         return {kind: {action: counter[action] for action in ACTIONS} for kind, counter in per_kind.items()}
+
+    def total(self, action: str) -> int:
+        """How many items of ``action`` the plan has, kept or only counted."""
+        kept = sum(1 for item in self.components if item.action == action)
+        return kept + sum(count for (_, each), count in self.counted.items() if each == action)
 
     def of(self, action: str) -> list[ComponentPlan]:
         return [item for item in self.components if item.action == action]

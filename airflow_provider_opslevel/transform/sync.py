@@ -120,7 +120,7 @@ class SyncReport:
             "counts": self.plan.counts(),
             "extracted": {
                 name: {
-                    "records": len(kind.records),
+                    "records": kind.count,
                     "partitions": len(kind.partitions),
                     "complete": kind.complete,
                     "duplicates": kind.duplicates,
@@ -172,17 +172,18 @@ class SyncReport:
             lines += ["  " + line for line in property_table(self.property_keys).splitlines()]
         for action in ("create", "update", "delete", "skip", "suggest", "conflict", "error"):
             items = self.plan.of(action)
-            if not items:
+            total = self.plan.total(action)
+            if not total:
                 continue
-            lines.append(f"\n{action} ({len(items)}):")
+            lines.append(f"\n{action} ({total}):")
             for item in items[:DETAIL_LIMIT]:
                 note = "; ".join(filter(None, [item.message, *item.problems]))
                 lines.append(f"  {item.desired.kind} {item.desired.alias}" + (f": {note}" if note else ""))
                 for change in item.changes:
                     old = "" if change.old is None else f"{json.dumps(change.old)} -> "
                     lines.append(f"      {change.field}: {old}{json.dumps(change.new)}")
-            if len(items) > DETAIL_LIMIT:
-                lines.append(f"  ... and {len(items) - DETAIL_LIMIT} more")
+            if total > DETAIL_LIMIT:
+                lines.append(f"  ... and {total - DETAIL_LIMIT} more")
         suggested = self.plan.of("suggest")
         if suggested:
             lines.append(
@@ -323,7 +324,7 @@ def _gone_test(kind: str, proof: PartitionProof, options: SyncOptions) -> Callab
 
 def _deletions(
     transforms: Sequence[Transform],
-    desired: Mapping[tuple[str, str], DesiredComponent],
+    wanted_by_kind: Mapping[str, set[str]],
     issues: Sequence[MappingIssue],
     extraction: Mapping[str, KindResult],
     state: State,
@@ -346,9 +347,7 @@ def _deletions(
                 f"records of {', '.join(unmapped)} could not be mapped, so which {kind} components are "
                 "gone is not known; nothing of this kind was deleted"
             )
-        wanted = {
-            alias for item in desired.values() if item.kind == kind for alias in [item.alias, *item.aliases]
-        }
+        wanted = wanted_by_kind.get(kind, set())
         decision = decide(kind, state.listed.get(kind, []), wanted, is_gone, options.deletion, blocked)
         decisions.append(decision)
         if decision.held is not None:
@@ -382,12 +381,15 @@ def plan_sync(
     options: SyncOptions | None = None,
     *,
     mapped: tuple[dict[tuple[str, str], DesiredComponent], list[MappingIssue]] | None = None,
+    summarize: bool = False,
 ) -> SyncReport:
     """Map every record and compare it with OpsLevel: no writes.
 
     :param mapped: what :func:`~airflow_provider_opslevel.transform.mapping.map_records` gives
         for these transforms and values, when the caller has mapped them already (Run Test shows
-        the components first); ``None`` maps them here.
+        the components first); ``None`` maps them here (``mapped``'s dict is emptied either way).
+    :param summarize: keep only the items the report shows (see :meth:`Plan.add`); the counts
+        stay exact. For a dry run, which writes nothing.
     """
     options = options or SyncOptions()
     extraction = collect(extract_values)
@@ -401,15 +403,19 @@ def plan_sync(
     stamp = None
     if options.expiry is not None:
         stamp = (options.today or datetime.now(timezone.utc).date()).isoformat()
-    plan = Plan(
-        [
-            plan_component(
-                item, state.by_alias.get(item.alias), state.types[item.kind], integration_id, stamp
-            )
-            for item in desired.values()
-        ]
-    )
-    deletions, decisions = _deletions(transforms, desired, issues, extraction, state, options)
+    wanted: dict[str, set[str]] = {}
+    for item in desired.values():
+        wanted.setdefault(item.kind, set()).update([item.alias, *item.aliases])
+    plan = Plan()
+    keep = DETAIL_LIMIT if summarize else None
+    # Popped as planned: a component's desired state is held once, by its plan item or not at all.
+    for key in list(desired):
+        item = desired.pop(key)
+        plan.add(
+            plan_component(item, state.by_alias.get(item.alias), state.types[item.kind], integration_id, stamp),
+            keep,
+        )
+    deletions, decisions = _deletions(transforms, wanted, issues, extraction, state, options)
     plan.components += deletions
     return SyncReport(
         plan=plan,
@@ -437,7 +443,7 @@ def run_sync(
     options = options or SyncOptions()
     if not dry_run and options.declared:
         options = dataclasses.replace(options, declared=None)
-    report = plan_sync(transforms, extract_values, catalog, options)
+    report = plan_sync(transforms, extract_values, catalog, options, summarize=dry_run)
     report.dry_run = dry_run
     if not dry_run:
         apply_plan(catalog, report.plan)

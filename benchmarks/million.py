@@ -17,12 +17,12 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -32,6 +32,20 @@ sys.path.insert(0, str(ROOT))
 from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry  # noqa: E402
 
 PEAK = re.compile(r"peak RSS (\d+) MiB")
+
+
+def _sample(pid: int, samples: list[tuple[float, int]], started: float) -> None:
+    """RSS of ``pid`` every 0.2 s until it exits: when the peak happened (which task)."""
+    status = Path(f"/proc/{pid}/status")
+    while True:
+        try:
+            text = status.read_text()
+        except OSError:
+            return
+        for line in text.splitlines():
+            if line.startswith("VmRSS:"):
+                samples.append((round(time.monotonic() - started, 1), int(line.split()[1]) // 1024))
+        time.sleep(0.2)
 
 
 def run_scale(projects: int, issues: int, apply: bool) -> dict[str, object]:
@@ -68,12 +82,20 @@ def run_scale(projects: int, issues: int, apply: bool) -> dict[str, object]:
         command = [airflow, "dags", "test", "sentry_issues"]
         if not apply:
             command += ["-c", json.dumps({"dry_run": True})]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.monotonic()
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        with tempfile.TemporaryFile("w+") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+            samples: list[tuple[float, int]] = []
+            sampler = threading.Thread(target=_sample, args=(process.pid, samples, started), daemon=True)
+            sampler.start()
+            # wait4 gives this child's own rusage: its peak RSS (and its waited descendants').
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            log = out.read()
         wall = time.monotonic() - started
-        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        log = done.stdout + done.stderr
+        peak_kib = usage.ru_maxrss
+        sampler.join(timeout=1)
         (work / "dag-test.log").write_text(log)
         written = sum(1 for c in opslevel.components() if c["type"] == "sentry_issue")
         sentry_requests, opslevel_requests = sentry.request_count, opslevel.request_count
@@ -91,12 +113,11 @@ def run_scale(projects: int, issues: int, apply: bool) -> dict[str, object]:
     shutil.rmtree(work / "home", ignore_errors=True)
     return {
         "issues": projects * issues,
-        "ok": done.returncode == 0,
+        "ok": process.returncode == 0,
         "wall_s": round(wall, 1),
-        # ru_maxrss of children is the largest child's: the one `airflow dags test` process (an
-        # earlier, smaller child such as `db migrate` cannot raise it past this one).
-        "process_peak_mib": round(max(peak_kib, before) / 1024) if peak_kib > before else None,
+        "process_peak_mib": round(peak_kib / 1024),
         "task_peaks_mib": peaks,
+        "peak_at_s": max(samples, key=lambda sample: sample[1])[0] if samples else None,
         "xcom_bytes": sum(n or 0 for n in sizes),
         "xcom_rows": len(sizes),
         "sentry_requests": sentry_requests,
@@ -121,7 +142,7 @@ def main() -> int:
         tasks = ", ".join(f"{task} {mib}" for task, mib in row["task_peaks_mib"].items())  # type: ignore[union-attr]
         print(
             f"  {row['issues']:>9,} issues  {'ok' if row['ok'] else 'FAILED'}  {row['wall_s']} s  "
-            f"process peak {row['process_peak_mib']} MiB  XCom {row['xcom_bytes'] / 1e6:.1f} MB in "
+            f"process peak {row['process_peak_mib']} MiB (at {row['peak_at_s']} s)  XCom {row['xcom_bytes'] / 1e6:.1f} MB in "
             f"{row['xcom_rows']} rows  Sentry {row['sentry_requests']} / OpsLevel {row['opslevel_requests']} "
             f"requests  written {row['written']}\n  task peaks (MiB): {tasks}\n  log: {row['log']}",
             flush=True,

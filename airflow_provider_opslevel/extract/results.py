@@ -40,16 +40,14 @@ def to_chunks(
     first = chunks[0]
     first["partitions"] = [partition.summary() for partition in partitions]
     # Partitions whose records were mapped and dropped travel as ids and mapped rows instead,
-    # packed (see pack): a few MB of text for Airflow to move, not 100,000 nested objects.
+    # packed (see pack): a few MB of text for Airflow to move, not 100,000 nested objects; one
+    # blob per partition, so the transform decodes a partition's rows at a time.
     ids = [external_id for partition in partitions if partition.ids for external_id in partition.ids]
-    mapped: dict[str, dict[str, list[Any]]] = {}
-    for partition in partitions:
-        for index, part in partition.mapped.items():
-            into = mapped.setdefault(index, {"components": [], "issues": []})
-            into["components"] += part["components"]
-            into["issues"] += part["issues"]
-    if ids or mapped:
-        first["packed"] = pack({"ids": ids, "mapped": mapped})
+    if ids:
+        first["ids"] = pack(ids)
+    mapped = [pack(partition.mapped) for partition in partitions if partition.mapped]
+    if mapped:
+        first["mapped"] = mapped
     return chunks
 
 
@@ -100,9 +98,9 @@ class KindResult:
     partitions: list[dict[str, Any]] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     """``external_id``s of records the extract task mapped and dropped (see ``mapped``)."""
-    mapped: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
-    """Per transform index: the rows of the components (and failed records) the extract task
-    mapped, for the transform task to use instead of mapping ``records`` itself."""
+    mapped: list[str] = field(default_factory=list)
+    """Packed, one per partition: what the extract task's transforms made of its records (see
+    ``transform.mapping.map_partition``), used instead of mapping ``records`` again."""
 
     @property
     def external_ids(self) -> list[str]:
@@ -160,13 +158,7 @@ def collect(values: Iterable[Any]) -> dict[str, KindResult]:
         kind = kinds.setdefault(chunk["external_kind"], KindResult(chunk["external_kind"]))
         kind.records.extend(chunk.get("records", []))
         kind.partitions.extend(chunk.get("partitions", []))
-        packed = chunk.get("packed")
-        if packed is None:
-            continue
-        unpacked = unpack(packed)
-        kind.ids.extend(unpacked["ids"])
-        for index, part in unpacked["mapped"].items():
-            into = kind.mapped.setdefault(index, {"components": [], "issues": []})
-            into["components"] += part["components"]
-            into["issues"] += part["issues"]
+        if "ids" in chunk:
+            kind.ids.extend(unpack(chunk["ids"]))
+        kind.mapped.extend(chunk.get("mapped", []))
     return kinds

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import resource
 import sys
 from pathlib import Path
@@ -10,8 +13,24 @@ _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
 
+def release_free_memory() -> None:
+    """Give memory freed by earlier work back to the system (glibc keeps freed heap pages).
+
+    A worker that reuses its process for the next task (and ``dag.test()``, which runs every
+    task in one) would otherwise carry an earlier task's high-water mark into the next one.
+    """
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if name and sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(name).malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
+
+
 def reset_peak() -> None:
     """Start a new peak (``dag.test()`` runs every task in one process; workers reuse theirs)."""
+    release_free_memory()
     try:
         _CLEAR_REFS.write_text("5")  # resets VmHWM, the peak RSS, on Linux
     except OSError:

@@ -98,7 +98,8 @@ class PartitionProof:
                 key = partition_of(name, partition.get("parent"))
                 self.read[key] = self.read.get(key, True) and bool(partition.get("complete"))
             self.kind_complete[name] = bool(kind.partitions) and kind.complete
-            self.present[name] = set(kind.external_ids)
+            if name in set(parent_kinds.values()):  # only a parent kind's ids prove a parent gone
+                self.present[name] = set(kind.external_ids)
 
     def proven(self, partition: str) -> bool:
         if partition in self.read:

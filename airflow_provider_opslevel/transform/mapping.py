@@ -8,13 +8,14 @@ depends on the component type's property definitions, which the plan knows (see
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_opslevel.errors import ExpressionError, Location, OpsLevelIntegrationError
-from airflow_provider_opslevel.extract.results import KindResult
+from airflow_provider_opslevel.extract.results import KindResult, unpack
 from airflow_provider_opslevel.transform.deletion import partition_of
 from airflow_provider_opslevel.transform.errors import MappingError
 
@@ -28,6 +29,9 @@ MAX_ALIAS_CHARS = 255
 # A problem quotes at most this much of a value or of jq's message.
 QUOTE_CHARS = 80
 MESSAGE_CHARS = 1000
+# Property values this short are likely repeated (a status, a slug) and are shared when decoded.
+_INTERN_CHARS = 32
+_NONE: Any = ()
 
 
 @dataclass(slots=True)
@@ -77,7 +81,25 @@ class DesiredComponent:
     def from_row(cls, row: Sequence[Any]) -> DesiredComponent:
         """The component :meth:`to_row` wrote."""
         kind, alias, on_not_found, fields, properties, aliases, tags, sources, partition, disagreements = row
-        return cls(kind, alias, on_not_found, fields, properties, aliases, tags, sources, partition, disagreements)
+        # A decoder makes a new string for every repeated one (kind, partition, "ongoing"...):
+        # at a million components the copies alone are hundreds of MB.
+        for values in (fields, properties):
+            for key, value in values.items():
+                if type(value) is str and len(value) <= _INTERN_CHARS:
+                    values[key] = sys.intern(value)
+        # Empty lists become the one empty tuple (merge() replaces rather than extends them).
+        return cls(
+            sys.intern(kind),
+            alias,
+            sys.intern(on_not_found),
+            fields,
+            properties,
+            aliases or _NONE,
+            tags or _NONE,
+            sources,
+            sys.intern(partition),
+            disagreements or _NONE,
+        )
 
     def tags_pairs(self) -> list[tuple[str, str]]:
         return [(tag["key"], tag["value"]) for tag in self.tags]
@@ -94,14 +116,15 @@ class DesiredComponent:
         ):
             for name, value in theirs.items():
                 if name in mine and mine[name] != value:
-                    self.disagreements.append(
+                    note = (
                         f"{label}{name}: {quote(mine[name])} ({', '.join(self.sources)}) and "
                         f"{quote(value)} ({', '.join(other.sources)}); the last one is used"
                     )
+                    self.disagreements = [*self.disagreements, note]
                 mine[name] = value
-        self.aliases += [alias for alias in other.aliases if alias not in self.aliases]
-        self.tags += [tag for tag in other.tags if tag not in self.tags]
-        self.sources += other.sources
+        self.aliases = [*self.aliases, *(alias for alias in other.aliases if alias not in self.aliases)]
+        self.tags = [*self.tags, *(tag for tag in other.tags if tag not in self.tags)]
+        self.sources = [*self.sources, *other.sources]
         if other.on_not_found == "create":
             self.on_not_found = "create"
 
@@ -264,11 +287,13 @@ def map_records(
         kind = kinds.get(transform.external_kind)
         if kind is None:
             continue
-        premapped = kind.mapped.pop(mapping_key(transform), None)
-        if premapped is not None:  # mapped by the extract task (see map_partition)
-            rows = premapped
-            components = _from_rows(rows["components"])
-            failed = [MappingIssue.from_row(row) for row in rows["issues"]]
+        if kind.mapped:  # mapped by the extract task (see map_partition), a partition at a time
+            components, failed = [], []
+            for packed in kind.mapped:
+                part = unpack(packed).get(mapping_key(transform))
+                if part is not None:
+                    components += _from_rows(part["components"])
+                    failed += [MappingIssue.from_row(row) for row in part["issues"]]
         else:
             components, failed = map_transform(transform, index, kind.records)
         merge_components(desired, components)

@@ -12,7 +12,7 @@ unless a person approved more.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -126,7 +126,7 @@ class DeletionDecision:
 def decide(
     kind: str,
     listed: Iterable[Component],
-    wanted_aliases: set[str],
+    wanted_aliases: Collection[str],
     is_gone: Callable[[Component], bool],
     policy: DeletionPolicy,
     blocked: str | None = None,
@@ -140,7 +140,7 @@ def decide(
     gone = [
         component
         for component in managed
-        if not wanted_aliases.intersection(component.aliases) and is_gone(component)
+        if not any(alias in wanted_aliases for alias in component.aliases) and is_gone(component)
     ]
     decision = DeletionDecision(kind, len(managed), gone)
     if not gone:

@@ -283,22 +283,29 @@ def map_records(
     """
     desired: dict[tuple[str, str], DesiredComponent] = {}
     issues: list[MappingIssue] = []
+    for components, failed in iter_mapped(transforms, kinds):
+        merge_components(desired, components)
+        issues += failed
+    return desired, issues
+
+
+def iter_mapped(
+    transforms: Sequence[Transform], kinds: dict[str, KindResult]
+) -> Iterator[tuple[list[DesiredComponent], list[MappingIssue]]]:
+    """Every transform's components (not merged) and failed records, a part at a time: one
+    partition's rows where the extract task mapped them (see :func:`map_partition`), else all of
+    a kind's records mapped here. In transform order, then extraction order."""
     for index, transform in enumerate(transforms):
         kind = kinds.get(transform.external_kind)
         if kind is None:
             continue
-        if kind.mapped:  # mapped by the extract task (see map_partition), a partition at a time
-            components, failed = [], []
-            for packed in kind.mapped:
-                part = unpack(packed).get(mapping_key(transform))
-                if part is not None:
-                    components += _from_rows(part["components"])
-                    failed += [MappingIssue.from_row(row) for row in part["issues"]]
-        else:
-            components, failed = map_transform(transform, index, kind.records)
-        merge_components(desired, components)
-        issues += failed
-    return desired, issues
+        if not kind.mapped:
+            yield map_transform(transform, index, kind.records)
+            continue
+        for packed in kind.mapped:
+            part = unpack(packed).get(mapping_key(transform))
+            if part is not None:
+                yield _from_rows(part["components"]), [MappingIssue.from_row(row) for row in part["issues"]]
 
 
 def _from_rows(rows: list[list[Any]]) -> list[DesiredComponent]:

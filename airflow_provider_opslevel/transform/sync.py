@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,12 @@ from airflow_provider_opslevel.transform.deletion import (
     expired,
     tag_value,
 )
-from airflow_provider_opslevel.transform.mapping import DesiredComponent, MappingIssue, map_records
+from airflow_provider_opslevel.transform.mapping import (
+    DesiredComponent,
+    MappingIssue,
+    iter_mapped,
+    map_records,
+)
 from airflow_provider_opslevel.transform.plan import (
     ACTIONS,
     CUSTOM,
@@ -324,7 +329,7 @@ def _gone_test(kind: str, proof: PartitionProof, options: SyncOptions) -> Callab
 
 def _deletions(
     transforms: Sequence[Transform],
-    wanted_by_kind: Mapping[str, set[str]],
+    wanted_by_kind: Mapping[str, Collection[str]],
     issues: Sequence[MappingIssue],
     extraction: Mapping[str, KindResult],
     state: State,
@@ -393,28 +398,29 @@ def plan_sync(
     """
     options = options or SyncOptions()
     extraction = collect(extract_values)
-    desired, issues = mapped if mapped is not None else map_records(transforms, extraction)
     kinds = {t.opslevel_kind for t in transforms}
-    state = read_state(catalog, kinds, (item.alias for item in desired.values()))
-    for kind, declared in (options.declared or {}).items():
-        if kind in state.types:
-            state.types[kind] = with_declared(state.types[kind], declared)
-    integration_id = options.deletion.integration_id
-    stamp = None
-    if options.expiry is not None:
-        stamp = (options.today or datetime.now(timezone.utc).date()).isoformat()
-    wanted: dict[str, set[str]] = {}
-    for item in desired.values():
-        wanted.setdefault(item.kind, set()).update([item.alias, *item.aliases])
-    plan = Plan()
-    keep = DETAIL_LIMIT if summarize else None
-    # Popped as planned: a component's desired state is held once, by its plan item or not at all.
-    for key in list(desired):
-        item = desired.pop(key)
-        plan.add(
-            plan_component(item, state.by_alias.get(item.alias), state.types[item.kind], integration_id, stamp),
-            keep,
-        )
+    if summarize and mapped is None:
+        # A dry run streams: one pass learns every identifier (and how often it comes), the
+        # second plans each component as it is decoded, holding only those still to be merged.
+        seen, extra, issues = _identifiers(transforms, extraction)
+        wanted: dict[str, Collection[str]] = {
+            kind: (counts.keys() | extra[kind]) if kind in extra else counts.keys() for kind, counts in seen.items()
+        }
+        state = _state(catalog, kinds, (alias for aliases in seen.values() for alias in aliases), options)
+        plan = _plan_streaming(transforms, extraction, seen, state, options)
+    else:
+        desired, issues = mapped if mapped is not None else map_records(transforms, extraction)
+        state = _state(catalog, kinds, (item.alias for item in desired.values()), options)
+        sets: dict[str, set[str]] = {}
+        for item in desired.values():
+            sets.setdefault(item.kind, set()).update([item.alias, *item.aliases])
+        wanted = dict(sets)
+        plan = Plan()
+        plan_item = _planner(state, options)
+        keep = DETAIL_LIMIT if summarize else None
+        # Popped as planned: a component's desired state is held once, by its plan item or not at all.
+        for key in list(desired):
+            plan.add(plan_item(desired.pop(key)), keep)
     deletions, decisions = _deletions(transforms, wanted, issues, extraction, state, options)
     plan.components += deletions
     return SyncReport(
@@ -425,6 +431,74 @@ def plan_sync(
         deletions=decisions,
         property_keys=property_routes(transforms, state.types),
     )
+
+
+def _state(catalog: OpsLevelCatalog, kinds: set[str], aliases: Iterable[str], options: SyncOptions) -> State:
+    state = read_state(catalog, kinds, aliases)
+    for kind, declared in (options.declared or {}).items():
+        if kind in state.types:
+            state.types[kind] = with_declared(state.types[kind], declared)
+    return state
+
+
+def _planner(state: State, options: SyncOptions) -> Callable[[DesiredComponent], ComponentPlan]:
+    integration_id = options.deletion.integration_id
+    stamp = None
+    if options.expiry is not None:
+        stamp = (options.today or datetime.now(timezone.utc).date()).isoformat()
+
+    def plan_item(item: DesiredComponent) -> ComponentPlan:
+        return plan_component(
+            item, state.by_alias.get(item.alias), state.types[item.kind], integration_id, stamp
+        )
+
+    return plan_item
+
+
+def _identifiers(
+    transforms: Sequence[Transform], extraction: dict[str, KindResult]
+) -> tuple[dict[str, dict[str, int]], dict[str, set[str]], list[MappingIssue]]:
+    """First pass: per opslevel_kind, each identifier and how many records give it; every alias
+    wanted per kind (deletion spares them); the records that failed to map."""
+    seen: dict[str, dict[str, int]] = {}
+    wanted: dict[str, set[str]] = {}
+    issues: list[MappingIssue] = []
+    for components, failed in iter_mapped(transforms, extraction):
+        issues += failed
+        for item in components:
+            counts = seen.setdefault(item.kind, {})
+            counts[item.alias] = counts.get(item.alias, 0) + 1
+            if item.aliases:
+                wanted.setdefault(item.kind, set()).update(item.aliases)
+    return seen, wanted, issues
+
+
+def _plan_streaming(
+    transforms: Sequence[Transform],
+    extraction: dict[str, KindResult],
+    seen: dict[str, dict[str, int]],
+    state: State,
+    options: SyncOptions,
+) -> Plan:
+    """Second pass: plan each component as it is decoded (a dry run keeps what its report
+    shows); one given by several records waits until its last record is merged in."""
+    plan = Plan()
+    plan_item = _planner(state, options)
+    waiting: dict[tuple[str, str], DesiredComponent] = {}
+    for components, _ in iter_mapped(transforms, extraction):
+        for item in components:
+            counts = seen[item.kind]
+            left = counts[item.alias] - 1
+            earlier = waiting.pop(item.key, None)
+            if earlier is not None:
+                earlier.merge(item)
+                item = earlier
+            if left:
+                counts[item.alias] = left
+                waiting[item.key] = item
+            else:
+                plan.add(plan_item(item), DETAIL_LIMIT)
+    return plan
 
 
 def run_sync(

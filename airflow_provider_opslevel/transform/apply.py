@@ -27,14 +27,11 @@ def _fail(item: ComponentPlan, message: str) -> None:
     item.action = "error"
 
 
-def _create_operations(plan: Plan) -> list[Any]:
-    operations = []
-    for item in plan.of("create"):
-        fields = dict(item.fields)
-        fields.setdefault("name", item.desired.alias)
-        payload = {**component_input(fields), "type": {"alias": item.desired.kind}}
-        operations.append(mutation("serviceCreate", input=payload, tag=item, idempotent=False))
-    return operations
+def _create_operation(item: ComponentPlan) -> Any:
+    fields = dict(item.fields)
+    fields.setdefault("name", item.desired.alias)
+    payload = {**component_input(fields), "type": {"alias": item.desired.kind}}
+    return mutation("serviceCreate", input=payload, tag=item, idempotent=False)
 
 
 def _write_operations(item: ComponentPlan, created: bool) -> list[Any]:
@@ -93,40 +90,76 @@ def _record(result: OperationResult) -> None:
         item.problems.append(f"{what}: OpsLevel says {error.get('message')}")
 
 
+# Components whose writes are built and sent together: operations for a whole plan at once
+# (five or so per component) held hundreds of MB at 100,000 components.
+GROUP = 2_000
+
+
+class _Writes:
+    """Write operations sent in full batches as they come; the last, partial batch at :meth:`flush`,
+    so streaming costs no request over sending them all at once."""
+
+    def __init__(self, batcher: Any) -> None:
+        self.batcher = batcher
+        self.pending: list[Any] = []
+        self.failed_alias: set[int] = set()
+
+    def add(self, operations: list[Any]) -> None:
+        self.pending += operations
+        full = len(self.pending) - len(self.pending) % max(1, self.batcher.batch_size)
+        if full:
+            self._send(self.pending[:full])
+            del self.pending[:full]
+
+    def flush(self) -> None:
+        self._send(self.pending)
+        self.pending = []
+
+    def _send(self, operations: list[Any]) -> None:
+        for result in self.batcher.mutate("ComponentWrite", operations):
+            _record(result)
+            item, what = result.operation.tag
+            if result.error and what == f"alias:{item.desired.alias}":
+                self.failed_alias.add(id(item))
+
+
 def apply_plan(catalog: OpsLevelCatalog, plan: Plan) -> None:
-    """Apply every ``create``, ``update`` and ``delete``; failures turn their component into an ``error`` item."""
+    """Apply every ``create``, ``update`` and ``delete``; failures turn their component into an ``error`` item.
+
+    Creates go first, :data:`GROUP` components at a time (a multiple of the batch size, so no
+    request is added), each group's writes right after; writes of components that exist already
+    follow. Batches stay full across groups.
+    """
     batcher = catalog.batcher
+    writes = _Writes(batcher)
     created: list[ComponentPlan] = []
-    for result in batcher.mutate("ComponentCreate", _create_operations(plan)):
-        item = result.operation.tag
-        service = (result.data or {}).get("service")
-        if result.error or not service:
-            _fail(item, f"serviceCreate failed: {result.error or 'no component returned'}")
-            continue
-        item.current = Component(
-            id=service["id"],
-            name=service["name"],
-            type_aliases=[item.desired.kind],
-            aliases=list(service["aliases"]),
-            managed_aliases=[],
-        )
-        created.append(item)
-
-    created_ids = {id(item) for item in created}
-    operations = []
+    creates = plan.of("create")
+    group = max(batcher.batch_size, GROUP - GROUP % max(1, batcher.batch_size))
+    for start in range(0, len(creates), group):
+        made: list[ComponentPlan] = []
+        for result in batcher.mutate("ComponentCreate", [_create_operation(i) for i in creates[start : start + group]]):
+            item = result.operation.tag
+            service = (result.data or {}).get("service")
+            if result.error or not service:
+                _fail(item, f"serviceCreate failed: {result.error or 'no component returned'}")
+                continue
+            item.current = Component(
+                id=service["id"],
+                name=service["name"],
+                type_aliases=[item.desired.kind],
+                aliases=list(service["aliases"]),
+                managed_aliases=[],
+            )
+            made.append(item)
+        for item in made:
+            writes.add(_write_operations(item, True))
+        created += made
     for item in plan.components:
-        if item.action in ("create", "update") and item.current is not None:
-            operations += _write_operations(item, id(item) in created_ids)
-    results = batcher.mutate("ComponentWrite", operations)
-    for result in results:
-        _record(result)
+        if item.action == "update" and item.current is not None:
+            writes.add(_write_operations(item, False))
+    writes.flush()
 
-    failed_alias = {
-        id(result.operation.tag[0])
-        for result in results
-        if result.error and result.operation.tag[1] == f"alias:{result.operation.tag[0].desired.alias}"
-    }
-    orphans = [item for item in created if id(item) in failed_alias]
+    orphans = [item for item in created if id(item) in writes.failed_alias]
     undo = [
         mutation("serviceDelete", input={"id": item.current.id}, tag=item) for item in orphans if item.current
     ]

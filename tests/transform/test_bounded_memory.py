@@ -114,3 +114,40 @@ def test_every_path_plans_the_same(tmp_path: Path, catalog: OpsLevelCatalog, dry
         assert report.plan.total("create") == counts["create"]
     else:
         assert len(report.plan.components) == counts["create"]
+
+
+def test_writing_in_groups_sends_no_more_requests_than_writing_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """apply_plan creates GROUP components at a time and carries partial write batches over, so
+    the requests are exactly those of one big pass, and so is the catalog."""
+    from airflow_provider_opslevel.transform import apply
+
+    the_transforms = transforms(tmp_path, SEED_LIKE)
+    outcomes = []
+    for group in (100, 100_000):
+        monkeypatch.setattr(apply, "GROUP", group)
+        with FakeOpsLevel(token=TOKEN) as fake:
+            fake.add_component_type(
+                "sentry_issue",
+                "Sentry Issue",
+                properties={
+                    "url": {"name": "URL", "schema": {"type": "string"}},
+                    "substatus": {"name": "Substatus", "schema": {"type": ["string", "null"]}},
+                    "count": {"name": "Count", "schema": {"type": "integer"}},
+                },
+            )
+            client = OpsLevelClient(fake.url, TOKEN)
+            values = to_chunks("issue", _partitions(True, the_transforms))
+            report = run_sync(
+                the_transforms, values, OpsLevelCatalog(client), dry_run=False,
+                options=SyncOptions(deletion=DeletionPolicy(integration_id="it")),
+            )
+            catalog = sorted(
+                (c["aliases"][0], c["name"], json.dumps(c["properties"], sort_keys=True))
+                for c in fake.components()
+                if c["type"] == "sentry_issue"
+            )
+            outcomes.append((client.requests_sent, catalog, report.plan.counts(), sorted(report.problems())))
+    assert outcomes[0] == outcomes[1]
+    assert len(outcomes[0][1]) == 113

@@ -140,6 +140,10 @@ class ComponentType:
         return sorted({d.aliases[0] if d.aliases else d.id for d in self.definitions.values()})
 
 
+# Look-up requests whose operations are built at once (memory, not requests: each is full).
+_LOOKUP_SLICE = 20
+
+
 class OpsLevelCatalog:
     """Reads the catalog in as few requests as the API allows; writes go through :attr:`batcher`.
 
@@ -203,17 +207,24 @@ class OpsLevelCatalog:
         )
         return [self._complete(node) for node in nodes]
 
-    def lookup(self, aliases: list[str]) -> dict[str, Component | None]:
-        """Components by alias, :attr:`lookup_batch_size` aliases per request."""
-        operations = [
-            Operation("service", {"alias": ("String", alias)}, documents.COMPONENT_SELECTION, tag=alias)
-            for alias in aliases
-        ]
-        found: dict[str, Component | None] = {}
-        for result in self.batcher.query("ComponentLookup", operations):
-            if result.error:
-                raise OpsLevelApiError(f"looking up alias {result.operation.tag!r} failed: {result.error}")
-            found[result.operation.tag] = self._complete(result.data) if result.data else None
+    def lookup(self, aliases: list[str]) -> dict[str, Component]:
+        """The components that hold some of ``aliases`` (an alias nobody holds is left out),
+        :attr:`lookup_batch_size` aliases per request.
+
+        Operations are built a slice at a time: a million look-ups built at once held ~1 GB.
+        """
+        found: dict[str, Component] = {}
+        step = max(1, self.batcher.lookup_batch_size) * _LOOKUP_SLICE
+        for start in range(0, len(aliases), step):
+            operations = [
+                Operation("service", {"alias": ("String", alias)}, documents.COMPONENT_SELECTION, tag=alias)
+                for alias in aliases[start : start + step]
+            ]
+            for result in self.batcher.query("ComponentLookup", operations):
+                if result.error:
+                    raise OpsLevelApiError(f"looking up alias {result.operation.tag!r} failed: {result.error}")
+                if result.data:
+                    found[result.operation.tag] = self._complete(result.data)
         return found
 
     def _complete(self, node: dict[str, Any]) -> Component:

@@ -290,9 +290,7 @@ def read_state(catalog: OpsLevelCatalog, kinds: Iterable[str], aliases: Iterable
             for alias in component.aliases:
                 by_alias.setdefault(alias, component)
     unknown = sorted({alias for alias in aliases if alias not in by_alias})
-    for alias, found in catalog.lookup(unknown).items():
-        if found is not None:
-            by_alias[alias] = found
+    by_alias.update(catalog.lookup(unknown))
     return State(types, listed, by_alias)
 
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry  # noqa: E402
-from airflow_provider_opslevel.transform.sync import table  # noqa: E402
+from airflow_provider_opslevel.transform.report import table  # noqa: E402
 
 SENTRY_TOKEN = "demo-sentry-token"
 OPSLEVEL_TOKEN = "demo-opslevel-token"

@@ -8,7 +8,7 @@ from airflow_provider_opslevel.catalog_setup import load_catalog
 from airflow_provider_opslevel.catalog_setup.models import CatalogDocument
 from airflow_provider_opslevel.config import Integration, load_integration
 from airflow_provider_opslevel.errors import ConfigError
-from airflow_provider_opslevel.transform.sync import property_routes, property_table, table
+from airflow_provider_opslevel.transform.report import property_routes, property_table, table
 
 
 def _config_problems(exc: ConfigError) -> list[str]:

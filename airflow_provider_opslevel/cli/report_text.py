@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow_provider_opslevel.cli.documents import property_keys_text
 from airflow_provider_opslevel.cli.output import dump, short, truncate_lines
-from airflow_provider_opslevel.transform.sync import table
+from airflow_provider_opslevel.transform.report import table
 
 DELETION_NOTE = (
     "Deletions: none planned. The test plans without an integration id "

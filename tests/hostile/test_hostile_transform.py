@@ -20,7 +20,8 @@ from airflow_provider_opslevel.opslevel.client import OpsLevelClient
 from airflow_provider_opslevel.testing import FakeOpsLevel
 from airflow_provider_opslevel.transform.deletion import OWNER_TAG, PARTITION_TAG, DeletionPolicy
 from airflow_provider_opslevel.transform.mapping import MAX_ALIAS_CHARS
-from airflow_provider_opslevel.transform.sync import SyncOptions, SyncReport, run_sync
+from airflow_provider_opslevel.transform.report import SyncReport
+from airflow_provider_opslevel.transform.sync import SyncOptions, run_sync
 
 TOKEN = "t"
 INTEGRATION = "hostile"

@@ -21,7 +21,8 @@ from airflow_provider_opslevel.opslevel.catalog import BUILTIN_FIELDS, OpsLevelC
 from airflow_provider_opslevel.opslevel.client import OpsLevelClient
 from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry
 from airflow_provider_opslevel.transform.plan import BUILTIN, CUSTOM, route
-from airflow_provider_opslevel.transform.sync import SyncOptions, SyncReport, run_sync
+from airflow_provider_opslevel.transform.report import SyncReport
+from airflow_provider_opslevel.transform.sync import SyncOptions, run_sync
 
 TOKEN = "t0ken"
 STRING = {"schema": {"type": "string"}}

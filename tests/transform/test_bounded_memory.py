@@ -62,18 +62,23 @@ def _summary(report: Any) -> dict[str, Any]:
     }
 
 
+def _add_type(fake: FakeOpsLevel) -> None:
+    # The type SEED_LIKE maps to (as tests/transform/test_sync.py's fixture declares it).
+    fake.add_component_type(
+        "sentry_issue",
+        "Sentry Issue",
+        properties={
+            "url": {"name": "URL", "schema": {"type": "string"}},
+            "substatus": {"name": "Substatus", "schema": {"type": ["string", "null"]}},
+            "count": {"name": "Count", "schema": {"type": "integer"}},
+        },
+    )
+
+
 @pytest.fixture
 def catalog() -> Any:
     with FakeOpsLevel(token=TOKEN) as fake:
-        fake.add_component_type(
-            "sentry_issue",
-            "Sentry Issue",
-            properties={
-                "url": {"name": "URL", "schema": {"type": "string"}},
-                "substatus": {"name": "Substatus", "schema": {"type": ["string", "null"]}},
-                "count": {"name": "Count", "schema": {"type": "integer"}},
-            },
-        )
+        _add_type(fake)
         yield OpsLevelCatalog(OpsLevelClient(fake.url, TOKEN))
 
 
@@ -128,15 +133,7 @@ def test_writing_in_groups_sends_no_more_requests_than_writing_at_once(
     for group in (100, 100_000):
         monkeypatch.setattr(apply, "GROUP", group)
         with FakeOpsLevel(token=TOKEN) as fake:
-            fake.add_component_type(
-                "sentry_issue",
-                "Sentry Issue",
-                properties={
-                    "url": {"name": "URL", "schema": {"type": "string"}},
-                    "substatus": {"name": "Substatus", "schema": {"type": ["string", "null"]}},
-                    "count": {"name": "Count", "schema": {"type": "integer"}},
-                },
-            )
+            _add_type(fake)
             client = OpsLevelClient(fake.url, TOKEN)
             values = to_chunks("issue", _partitions(True, the_transforms))
             report = run_sync(

@@ -111,12 +111,24 @@ def _resend_input(node: Node) -> dict[str, Any]:
     return data
 
 
-def _property_changes(spec: PropertySpec, node: Node) -> list[SetupChange]:
+def _name_and_description(
+    spec: ComponentTypeSpec | PropertySpec | RelationshipDefinitionSpec, node: Node
+) -> tuple[list[SetupChange], dict[str, Any]]:
+    """What differs in the two fields every declared object has, and the input that fixes it
+    (an absent ``description`` is not managed)."""
     changes: list[SetupChange] = []
+    update: dict[str, Any] = {}
     if node.get("name") != spec.name:
         changes.append(SetupChange("name", node.get("name"), spec.name))
+        update["name"] = spec.name
     if spec.description is not None and not _same_text(node.get("description"), spec.description):
         changes.append(SetupChange("description", _text(node.get("description")), spec.description))
+        update["description"] = spec.description
+    return changes, update
+
+
+def _property_changes(spec: PropertySpec, node: Node) -> list[SetupChange]:
+    changes, _ = _name_and_description(spec, node)
     schema = _schema_of(node)
     if schema != spec.schema:
         changes.append(SetupChange("schema", schema, dict(spec.schema)))
@@ -155,14 +167,7 @@ def plan_component_type(
         return
 
     type_id = node["id"]
-    type_changes: list[SetupChange] = []
-    type_input: dict[str, Any] = {}
-    if node.get("name") != spec.name:
-        type_changes.append(SetupChange("name", node.get("name"), spec.name))
-        type_input["name"] = spec.name
-    if spec.description is not None and not _same_text(node.get("description"), spec.description):
-        type_changes.append(SetupChange("description", _text(node.get("description")), spec.description))
-        type_input["description"] = spec.description
+    type_changes, type_input = _name_and_description(spec, node)
     type_entry = PlannedItem(
         EnsureItem(
             "component_type",
@@ -288,14 +293,7 @@ def plan_relationship_definition(
         entries.append(PlannedItem(item, len(writes) - 1))
         return
 
-    changes: list[SetupChange] = []
-    update: dict[str, Any] = {}
-    if node.get("name") != spec.name:
-        changes.append(SetupChange("name", node.get("name"), spec.name))
-        update["name"] = spec.name
-    if spec.description is not None and not _same_text(node.get("description"), spec.description):
-        changes.append(SetupChange("description", _text(node.get("description")), spec.description))
-        update["description"] = spec.description
+    changes, update = _name_and_description(spec, node)
     read_metadata = node.get("metadata") or {}
     metadata = {
         "allowedTypes": list(read_metadata.get("allowedTypes") or []),

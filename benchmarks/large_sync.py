@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -26,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry  # noqa: E402
+from _example_dag import AIRFLOW, airflow_env, dags_folder, task_peaks  # noqa: E402
 
-PEAK = re.compile(r"peak RSS (\d+) MiB")
+from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry  # noqa: E402
 
 
 def main() -> int:
@@ -39,40 +37,24 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="opslevel-large-sync-"))
-    dags = work / "dags"
-    dags.mkdir()
-    for name in ("sentry_issues.py", "sentry_issues"):
-        (dags / name).symlink_to(ROOT / "dags" / name)
-    airflow = str(Path(sys.executable).parent / "airflow")
+    dags = dags_folder(work)
     store = work / "xcom"
     with (
         FakeSentry(token="s", projects=args.projects, issues_per_project=args.issues) as sentry,
         FakeOpsLevel(token="o") as opslevel,
     ):
-        for project in sentry.projects:
-            opslevel.add_component(project["name"], type="service", aliases=[project["slug"]])
-        env = {
-            **os.environ,
-            "AIRFLOW_HOME": str(work / "home"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW_CONN_OPSLEVEL_DEFAULT": json.dumps(
-                {
-                    "conn_type": "opslevel",
-                    "host": opslevel.url,
-                    "password": "o",
-                    "extra": {"requests_per_minute": 1000000},
-                }
-            ),
-            "AIRFLOW_CONN_SENTRY_API_TOKEN": json.dumps({"conn_type": "generic", "password": "s"}),
-            "SENTRY_URL": sentry.url,
-            "AIRFLOW__CORE__XCOM_BACKEND": "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend",
-            "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH": f"file://{store}",
-            "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "65536",
-            "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_COMPRESSION": "gzip",
-        }
-        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-        command = [airflow, "dags", "test", "sentry_issues"]
+        env = airflow_env(
+            work,
+            dags,
+            sentry,
+            opslevel,
+            AIRFLOW__CORE__XCOM_BACKEND="airflow.providers.common.io.xcom.backend.XComObjectStorageBackend",
+            AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH=f"file://{store}",
+            AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD="65536",
+            AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_COMPRESSION="gzip",
+        )
+        subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+        command = [AIRFLOW, "dags", "test", "sentry_issues"]
         if args.dry_run:
             command += ["-c", json.dumps({"dry_run": True})]
         started = time.monotonic()
@@ -88,15 +70,7 @@ def main() -> int:
         print(f"Sentry requests {sentry.request_count}; OpsLevel requests {opslevel.request_count}")
         print(f"sentry_issue components in the catalog: {len(issues)}")
 
-    peaks: dict[str, list[int]] = {}
-    current = None
-    for line in log.splitlines():
-        task = re.search(r"task_id=(\w+)", line)
-        if task and "[DAG TEST] starting" in line:
-            current = task.group(1)
-        found = PEAK.search(line)
-        if found and current:
-            peaks.setdefault(current, []).append(int(found.group(1)))
+    peaks = task_peaks(log)
     print(
         "peak RSS per task (MiB):",
         ", ".join(f"{t} {max(v)} (x{len(v)})" for t, v in peaks.items()) or "not logged",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -31,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry  # noqa: E402
+from _example_dag import AIRFLOW, airflow_env, dags_folder, task_peaks  # noqa: E402
 
-PEAK = re.compile(r"peak RSS (\d+) MiB")
+from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry  # noqa: E402
 
 
 def _sample(pid: int, samples: list[tuple[float, int]], started: float) -> None:
@@ -52,36 +51,15 @@ def _sample(pid: int, samples: list[tuple[float, int]], started: float) -> None:
 
 def run_scale(projects: int, issues: int, apply: bool) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="opslevel-million-"))
-    dags = work / "dags"
-    dags.mkdir()
-    for name in ("sentry_issues.py", "sentry_issues"):
-        (dags / name).symlink_to(ROOT / "dags" / name)
-    airflow = str(Path(sys.executable).parent / "airflow")
+    dags = dags_folder(work)
     with (
         FakeSentry(token="s", projects=projects, issues_per_project=issues) as sentry,
         FakeOpsLevel(token="o") as opslevel,
     ):
-        for project in sentry.projects:
-            opslevel.add_component(project["name"], type="service", aliases=[project["slug"]])
-        env = {
-            **os.environ,
-            "AIRFLOW_HOME": str(work / "home"),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW_CONN_OPSLEVEL_DEFAULT": json.dumps(
-                {
-                    "conn_type": "opslevel",
-                    "host": opslevel.url,
-                    "password": "o",
-                    "extra": {"requests_per_minute": 1000000},
-                }
-            ),
-            "AIRFLOW_CONN_SENTRY_API_TOKEN": json.dumps({"conn_type": "generic", "password": "s"}),
-            "SENTRY_URL": sentry.url,
-        }
+        env = airflow_env(work, dags, sentry, opslevel)
         env.pop("AIRFLOW__CORE__XCOM_BACKEND", None)
-        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
-        command = [airflow, "dags", "test", "sentry_issues"]
+        subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+        command = [AIRFLOW, "dags", "test", "sentry_issues"]
         if not apply:
             command += ["-c", json.dumps({"dry_run": True})]
         started = time.monotonic()
@@ -101,15 +79,7 @@ def run_scale(projects: int, issues: int, apply: bool) -> dict[str, object]:
         (work / "dag-test.log").write_text(log)
         written = sum(1 for c in opslevel.components() if c["type"] == "sentry_issue")
         sentry_requests, opslevel_requests = sentry.request_count, opslevel.request_count
-    peaks: dict[str, int] = {}
-    current = None
-    for line in log.splitlines():
-        task = re.search(r"task_id=(\w+)", line)
-        if task and "[DAG TEST] starting" in line:
-            current = task.group(1)
-        found = PEAK.search(line)
-        if found and current:
-            peaks[current] = max(peaks.get(current, 0), int(found.group(1)))
+    peaks = {task: max(values) for task, values in task_peaks(log).items()}
     with sqlite3.connect(work / "home" / "airflow.db") as db:
         sizes = [n for (n,) in db.execute("SELECT length(value) FROM xcom WHERE dag_id = 'sentry_issues'")]
     shutil.rmtree(work / "home", ignore_errors=True)

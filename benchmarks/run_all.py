@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     scripts = sorted(
-        path for path in HERE.glob("*.py") if path.name not in {Path(__file__).name, "__init__.py"}
+        path for path in HERE.glob("*.py") if path.name != Path(__file__).name and not path.name.startswith("_")
     )
     failed = []
     for script in scripts:

@@ -112,13 +112,7 @@ class Components(CatalogData):
         """``serviceUpdate``: found by ``id`` or ``alias``; only keys present in ``data`` change."""
         component = self.find_component({"id": data.get("id"), "alias": data.get("alias")})
         if component is None:
-            text = data.get("id") or data.get("alias") or ""
-            return None, [
-                err(
-                    f"'{text}' does not identify a service on this account",
-                    "id" if data.get("id") else "alias",
-                )
-            ]
+            return None, [_not_found(data)]
         ctype, errors = self._check_component_input(data, creating=False)
         if errors:
             return None, errors
@@ -142,13 +136,7 @@ class Components(CatalogData):
         """``serviceDelete`` by ``id`` or ``alias``; drops its aliases, tags and relationships."""
         component = self.find_component({"id": data.get("id"), "alias": data.get("alias")})
         if component is None:
-            text = data.get("id") or data.get("alias") or ""
-            return None, [
-                err(
-                    f"'{text}' does not identify a service on this account",
-                    "id" if data.get("id") else "alias",
-                )
-            ]
+            return None, [_not_found(data)]
         for alias in component.aliases:
             self._component_by_alias.pop(alias, None)
         for tag_id in component.tags:
@@ -366,3 +354,9 @@ class Components(CatalogData):
         """The (component, definition) pair for ``Account.property``, or ``None``."""
         component, found, errors = self._property_target(owner, definition)
         return None if errors or component is None or found is None else (component, found)
+
+
+def _not_found(data: Input) -> Error:
+    """OpsLevel's answer to an ``id`` or ``alias`` that names no service (update, delete)."""
+    text = data.get("id") or data.get("alias") or ""
+    return err(f"'{text}' does not identify a service on this account", "id" if data.get("id") else "alias")

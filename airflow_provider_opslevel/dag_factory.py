@@ -32,6 +32,7 @@ EXTRACT_OPTIONS = (
     "concurrency",
     "allowed_origins",
     "max_body_bytes",
+    "parent_label_field",
     "pool",
     "pool_slots",
     "max_active_tis_per_dagrun",
@@ -126,7 +127,10 @@ def build_dag(
         expire them even when nothing is pushed.
     :param extract_options: per external_kind: ``concurrency`` (partitions one task reads at
         once, default 4), ``allowed_origins`` (origins besides the first URL's that requests may
-        go to), ``max_body_bytes`` (the largest page read, decompressed; default 32 MiB), and
+        go to), ``max_body_bytes`` (the largest page read, decompressed; default 32 MiB),
+        ``parent_label_field`` (for a ``for_each`` kind: the parent record key, or list of keys,
+        naming each mapped task's parents in the UI; default the first of ``slug``, ``name``,
+        ``key``, ``title`` holding text, else the parent's id), and
         task arguments such as ``pool``, ``max_active_tis_per_dagrun``, ``retries``
         or ``execution_timeout`` to cap or shape the extract tasks.
     :param dag_kwargs: anything else :class:`~airflow.sdk.DAG` takes (``tags``, ``default_args``, ...).

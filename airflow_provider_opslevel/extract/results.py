@@ -80,15 +80,6 @@ def iter_chunks(value: Any) -> Iterator[dict[str, Any]]:
     raise TypeError(f"not an extraction result: {type(value).__name__}")
 
 
-def chunk_label(external_kind: str, records: Sequence[dict[str, Any]], shown: int = 3) -> str:
-    """A short name for a mapped task from the parents it reads, e.g. ``sentry_project 1, 2, 5 +7``."""
-    if not records:
-        return f"{external_kind} (no parents)"
-    ids = [str(record["external_id"]) for record in records[:shown]]
-    more = f" +{len(records) - shown}" if len(records) > shown else ""
-    return f"{external_kind} {', '.join(ids)}{more}"
-
-
 @dataclass
 class KindResult:
     """Everything extracted for one external_kind in one run."""

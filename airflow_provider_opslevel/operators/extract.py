@@ -7,16 +7,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
+from airflow.sdk.definitions.mappedoperator import OperatorPartial
 
 from airflow_provider_opslevel.config import Integration, load_integration
 from airflow_provider_opslevel.connections import airflow_secrets, task_redactor
+from airflow_provider_opslevel.extract.labels import DEFAULT_LABEL_KEYS, chunk_label, label_keys
 from airflow_provider_opslevel.extract.parallel import DEFAULT_CONCURRENCY
-from airflow_provider_opslevel.extract.results import (
-    DEFAULT_PARENTS_PER_TASK,
-    chunk_label,
-    iter_chunks,
-    to_chunks,
-)
+from airflow_provider_opslevel.extract.results import DEFAULT_PARENTS_PER_TASK, iter_chunks, to_chunks
 from airflow_provider_opslevel.extract.runner import PartitionResult
 from airflow_provider_opslevel.extract.session import ExtractionSession
 from airflow_provider_opslevel.extract.transport import DEFAULT_MAX_BODY_BYTES
@@ -48,6 +45,9 @@ class OpsLevelExtractOperator(BaseOperator):
         credentials they carry) may go to, e.g. a CDN that serves the next pages.
     :param max_body_bytes: the largest page read, counted decompressed (default 32 MiB); a larger
         answer fails its partition.
+    :param parent_label_field: for a ``for_each`` extractor, the parent record key (or list of
+        keys, first with text wins) that names each mapped task's parents in the UI; default
+        ``slug``, ``name``, ``key``, ``title``, else the parent's ``external_id``.
     """
 
     ui_color = "#e6f0ff"
@@ -65,9 +65,19 @@ class OpsLevelExtractOperator(BaseOperator):
         concurrency: int = DEFAULT_CONCURRENCY,
         allowed_origins: Sequence[str] = (),
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        parent_label_field: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.parent_label_keys = _label_keys(external_kind, parent_label_field)
+        if (
+            parent_label_field is not None
+            and not load_integration(extract, transform).extractor(external_kind).for_each
+        ):
+            raise ValueError(
+                f"extract_options[{external_kind!r}]['parent_label_field'] names the parents of a "
+                f"for_each extractor's mapped tasks; {external_kind} has no for_each"
+            )
         self.extract = os.fspath(extract)
         self.transform = os.fspath(transform)
         self.external_kind = external_kind
@@ -79,14 +89,27 @@ class OpsLevelExtractOperator(BaseOperator):
         self.allowed_origins = list(allowed_origins)
         self.max_body_bytes = max_body_bytes
 
+    @classmethod
+    def partial(cls, **kwargs: Any) -> OperatorPartial:
+        """Airflow's ``partial``, with ``parent_label_field`` checked now, when the DAG is parsed
+        (a mapped task's ``__init__`` runs only when it executes)."""
+        _label_keys(kwargs.get("external_kind", "?"), kwargs.get("parent_label_field"))
+        return super().partial(**kwargs)
+
     def parent_records(self) -> list[dict[str, Any]]:
         return [record for chunk in iter_chunks(self.parents) for record in chunk.get("records", [])]
 
     @property
     def partition_label(self) -> str:
-        """The mapped task's name in the UI: the parents it reads (used by ``map_index_template``)."""
+        """The mapped task's name in the UI: the parents it reads (used by ``map_index_template``).
+
+        Computed from the parent records the chunk carries anyway (the child's templates may use
+        any of their fields), three of them at most, so naming the task costs no XCom.
+        """
         extractor = load_integration(self.extract, self.transform).extractor(self.external_kind)
-        return chunk_label(extractor.for_each or self.external_kind, self.parent_records())
+        return chunk_label(
+            extractor.for_each or self.external_kind, self.parent_records(), self.parent_label_keys
+        )
 
     def compact_partition(self, integration: Integration) -> Callable[[PartitionResult], None]:
         """What to do with each partition once read: map its records with the transforms of this
@@ -169,3 +192,9 @@ class OpsLevelExtractOperator(BaseOperator):
         # ExtractorRunner); the summaries are the report and go through the task's redactor.
         chunks[0]["partitions"] = redactor.redact_data(chunks[0]["partitions"])
         return chunks
+
+
+def _label_keys(external_kind: str, value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return DEFAULT_LABEL_KEYS
+    return label_keys(value, where=f"extract_options[{external_kind!r}]['parent_label_field']")

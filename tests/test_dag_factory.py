@@ -45,6 +45,28 @@ def test_dag_shape_params_and_relative_paths():
     assert "opslevel" in dag.tags and dag.max_active_runs == 1
 
 
+def test_dag_with_a_catalog_keeps_its_task_ids_and_dependencies():
+    dag = build_dag(
+        "shape_catalog",
+        extract=SEED / "extract.yaml",
+        transform=SEED / "transform.yaml",
+        catalog=SEED / "catalog.yaml",
+    )
+    assert {t.task_id: t.upstream_task_ids for t in dag.tasks} == {
+        "extract_sentry_project": set(),
+        "extract_sentry_issue": {"extract_sentry_project"},
+        "ensure_catalog": set(),
+        "transform": {"extract_sentry_project", "extract_sentry_issue", "ensure_catalog"},
+    }
+    transform = dag.get_task("transform")
+    assert transform.extract_task_ids == ["extract_sentry_project", "extract_sentry_issue"]
+    assert transform.integration_id is None  # the DAG id tags what it creates, as before
+    # The writers run one at a time across runs, even if a user raises max_active_runs.
+    assert (
+        transform.max_active_tis_per_dag == 1 and dag.get_task("ensure_catalog").max_active_tis_per_dag == 1
+    )
+
+
 def test_bad_config_is_an_import_error_naming_file_line_and_key(airflow_db, dags_folder, tmp_path):
     broken = tmp_path / "extract.yaml"
     broken.write_text(

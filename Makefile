@@ -3,10 +3,17 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 AIRFLOW_VERSION ?= 3.3.2
+# Debian packages the tests use (the browser test drives Debian's chromium and its chromedriver).
+DEBIAN_PACKAGES ?= chromium chromium-driver
 
 .PHONY: install demo test lint pytest bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed debian-packages
+
+# Installs what is missing (apt-get, through sudo when not root); quiet when all are there.
+.PHONY: debian-packages
+debian-packages:
+	sh scripts/ensure_debian_packages.sh $(DEBIAN_PACKAGES)
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)

@@ -14,6 +14,9 @@ dag = build_dag(
     extract=HERE / "extract.yaml",
     transform=HERE / "transform.yaml",
     catalog=HERE / "catalog.yaml",  # the seed's Settings clicks: the Sentry Issue type and relationship
-    schedule="@daily",
+    # No schedule and paused when new: nothing writes to OpsLevel before you trigger a dry run.
+    # Once a dry run's plan looks right, add one, e.g. schedule="@daily" (catch-up stays off).
+    schedule=None,
+    is_paused_upon_creation=True,
     rewrite_origins={"https://sentry.io": SENTRY_URL} if SENTRY_URL else None,
 )

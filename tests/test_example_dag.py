@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from airflow_helpers import (
-    OPSLEVEL_TOKEN,
-    SENTRY_TOKEN,
-    connections,
-    environment,
-    run_dag,
-    task_instances,
-    xcom,
-)
+from airflow_helpers import environment, load_dag, run_dag, task_instances, xcom
 from opslevel_helpers import mutations
 
-from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry
+from airflow_provider_opslevel.testing import FakeOpsLevel
+from airflow_provider_opslevel.testing.demo_fakes import demo_fakes
 
 ROOT = Path(__file__).resolve().parents[1]
 MUTATIONS = {
@@ -41,25 +35,23 @@ def example_dags(dags_folder: Path) -> Path:
 
 @pytest.fixture
 def fakes():
-    with (
-        FakeSentry(token=SENTRY_TOKEN, projects=3, issues_per_project=4, page_size=2) as sentry,
-        FakeOpsLevel(token=OPSLEVEL_TOKEN) as opslevel,
-    ):
-        for project in sentry.projects:  # services that exist already, aliased by project slug
-            opslevel.add_component(project["name"], type="service", aliases=[project["slug"]])
-        env = {**connections(opslevel.url, sentry_api_token=SENTRY_TOKEN), "SENTRY_URL": sentry.url}
-        with environment(**env):
-            yield sentry, opslevel
+    """The fakes as `make demo` seeds them (services aliased by project slug), in the environment."""
+    with demo_fakes() as started, environment(**started.environment()):
+        yield started
 
 
-def expected_issues(sentry: FakeSentry) -> dict[str, dict]:
-    issues = {}
-    for project in sentry.projects:
-        if "production" in project["name"]:
-            continue  # the seed's exclude
-        for issue in sentry.visible_issues(project["id"]):
-            issues[issue["id"]] = issue
-    return issues
+def test_the_readme_shows_the_shipped_dag_file_verbatim():
+    readme = (ROOT / "README.md").read_text()
+    snippets = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    assert (ROOT / "dags" / "sentry_issues.py").read_text() in snippets
+
+
+def test_the_shipped_dag_cannot_write_before_someone_triggers_it(airflow_db, example_dags):
+    """Unpausing it (the trigger form's default) must not start a run that writes before a dry run."""
+    dag = load_dag(example_dags, "sentry_issues")
+    assert type(dag.timetable).__name__ == "NullTimetable" and not dag.timetable.can_be_scheduled
+    assert dag.is_paused_upon_creation is True
+    assert dag.catchup is False
 
 
 def mutation_names(opslevel: FakeOpsLevel) -> list[str]:
@@ -67,8 +59,8 @@ def mutation_names(opslevel: FakeOpsLevel) -> list[str]:
 
 
 def test_example_dag_syncs_sentry_issues_and_a_second_run_creates_nothing(airflow_db, example_dags, fakes):
-    sentry, opslevel = fakes
-    expected = expected_issues(sentry)
+    sentry, opslevel = fakes.sentry, fakes.opslevel
+    expected = fakes.expected_issues()
     assert len(expected) >= 4
 
     first = run_dag(example_dags, "sentry_issues")
@@ -110,7 +102,7 @@ def test_example_dag_syncs_sentry_issues_and_a_second_run_creates_nothing(airflo
 
 
 def test_dry_run_param_plans_and_writes_nothing(airflow_db, example_dags, fakes):
-    sentry, opslevel = fakes
+    opslevel = fakes.opslevel
     run = run_dag(example_dags, "sentry_issues", conf={"dry_run": True})
     assert run.state == "success"
     assert mutation_names(opslevel) == []
@@ -119,11 +111,11 @@ def test_dry_run_param_plans_and_writes_nothing(airflow_db, example_dags, fakes)
     assert [c for c in opslevel.components() if c["type"] == "sentry_issue"] == []
     report = xcom(run, "transform")
     assert report["dry_run"] is True
-    assert report["counts"]["sentry_issue"]["create"] == len(expected_issues(sentry))
+    assert report["counts"]["sentry_issue"]["create"] == len(fakes.expected_issues())
 
 
 def test_an_empty_sentry_holds_deletion_until_a_person_approves_it(airflow_db, example_dags, fakes):
-    sentry, opslevel = fakes
+    sentry, opslevel = fakes.sentry, fakes.opslevel
     assert run_dag(example_dags, "sentry_issues").state == "success"
     created = {c["id"] for c in opslevel.components() if c["type"] == "sentry_issue"}
     sentry.projects.clear()  # Sentry now answers with no projects at all

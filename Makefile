@@ -6,7 +6,7 @@ AIRFLOW_VERSION ?= 3.3.2
 # Debian packages the tests use (the browser test drives Debian's chromium and its chromedriver).
 DEBIAN_PACKAGES ?= chromium chromium-driver
 
-.PHONY: install demo test lint pytest bench clean
+.PHONY: install demo airflow test lint pytest bench clean
 
 install: $(VENV)/.installed debian-packages
 
@@ -24,6 +24,11 @@ $(VENV)/.installed: pyproject.toml Makefile
 demo: install
 	$(PY) scripts/demo.py
 
+# A real Airflow (UI and REST API on 127.0.0.1:$AIRFLOW_PORT, default 8080) running the example DAG
+# against the seeded fakes until Ctrl-C; AIRFLOW_HOME is .airflow.
+airflow: install
+	$(PY) scripts/airflow_local.py
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
@@ -37,4 +42,4 @@ bench: install
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .demo .airflow .pytest_cache .mypy_cache .ruff_cache

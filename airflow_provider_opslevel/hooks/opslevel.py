@@ -12,6 +12,7 @@ from airflow_provider_opslevel.errors import OpsLevelIntegrationError
 from airflow_provider_opslevel.opslevel.batch import DEFAULT_BATCH_SIZE
 from airflow_provider_opslevel.opslevel.catalog import OpsLevelCatalog
 from airflow_provider_opslevel.opslevel.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, OpsLevelClient
+from airflow_provider_opslevel.opslevel.errors import OpsLevelApiError
 from airflow_provider_opslevel.opslevel.ratelimit import DEFAULT_REQUESTS_PER_MINUTE
 from airflow_provider_opslevel.redaction import Redactor
 
@@ -78,9 +79,20 @@ class OpsLevelHook(BaseHook):
         return OpsLevelCatalog(self.client, batch_size=int(extra.get("batch_size") or DEFAULT_BATCH_SIZE))
 
     def test_connection(self) -> tuple[bool, str]:
-        """Ask for the account id: proves the URL and the token (used by the UI's Test button)."""
+        """Ask for the account id: proves the URL and the token (used by the UI's Test button and
+        ``airflow connections test``)."""
         try:
+            client = self.client
             account = self.get_catalog().account_id()
+        except OpsLevelApiError as exc:
+            if exc.status in (401, 403):
+                # The client's message starts with the GraphQL operation's name; a person testing
+                # a connection needs to read which host refused what, and what to change.
+                return False, (
+                    f"OpsLevel at {client.base_url} refused the API token (HTTP {exc.status}): set the "
+                    f"password of connection {self.opslevel_conn_id!r} to a valid OpsLevel API token"
+                )
+            return False, self.redactor(str(exc))
         except Exception as exc:
             return False, self.redactor(str(exc))
-        return True, f"Connected to OpsLevel account {account} at {self.client.base_url}"
+        return True, f"Connected to OpsLevel account {account} at {client.base_url}"

@@ -15,6 +15,7 @@ from airflow_provider_opslevel.config.models import Transform
 from airflow_provider_opslevel.connections import airflow_secrets, task_redactor
 from airflow_provider_opslevel.errors import MissingSecretError
 from airflow_provider_opslevel.hooks.opslevel import OpsLevelHook
+from airflow_provider_opslevel.operators.assets import emit_asset_events, sync_alias
 from airflow_provider_opslevel.operators.memory import peak_rss_mib, reset_peak
 from airflow_provider_opslevel.redaction import Redactor
 from airflow_provider_opslevel.transform.deletion import DEFAULT_MAX_DELETE_SHARE, DeletionPolicy
@@ -42,6 +43,10 @@ class OpsLevelTransformOperator(BaseOperator):
     The task's XCom is the report: counts per kind and action, details of the first components,
     suggested components and problems. The task fails when anything was not read, mapped or
     written, after everything else was written.
+
+    A successful sync that wrote to OpsLevel emits an Airflow asset event per changed
+    ``opslevel_kind``, ``opslevel://<host>/<kind>`` with the counts in its extra (see
+    :mod:`airflow_provider_opslevel.operators.assets`), through the task's ``AssetAlias`` outlet.
 
     :param extract: path of the extract YAML document.
     :param transform: path of the transform YAML document.
@@ -80,6 +85,8 @@ class OpsLevelTransformOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.asset_alias = sync_alias(self.dag_id, self.task_id)
+        self.outlets = [*self.outlets, self.asset_alias]
         self.external_kinds = list(external_kinds) if external_kinds is not None else None
         self.push = push
         self.integration_id = integration_id
@@ -154,6 +161,19 @@ class OpsLevelTransformOperator(BaseOperator):
                 raise SyncFailed(
                     redactor(f"{len(problems)} problem(s); everything else was {done}:\n{listed}{more}")
                 )
+            if not dry_run:
+                # Airflow records asset events only for a task that succeeds: the writes of a
+                # sync that fails are in its log and XCom report, not announced as events.
+                uris = emit_asset_events(
+                    context["outlet_events"],
+                    self.asset_alias,
+                    hook.client.base_url,
+                    result["counts"],
+                    dag_id=self.dag_id,
+                    run_id=context["run_id"],
+                )
+                if uris:
+                    self.log.info("Asset events: %s", ", ".join(uris))
             return result
 
 

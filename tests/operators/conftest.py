@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 from airflow_helpers import OPSLEVEL_TOKEN, SENTRY_TOKEN, connections, environment
+from operator_dags import ROOT
 
 from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "dags" / "sentry_issues"
 
 
 @pytest.fixture
@@ -22,20 +20,6 @@ def example_dags(dags_folder: Path) -> Path:
         if not link.exists():
             link.symlink_to(ROOT / "dags" / name)
     return dags_folder
-
-
-def write_dag(dags_folder: Path, dag_id: str, body: str) -> None:
-    """A DAG file of the example's documents, built with ``build_dag(dag_id, <body>)``."""
-    (dags_folder / f"{dag_id}.py").write_text(
-        "import os\n"
-        "from pathlib import Path\n"
-        "from airflow_provider_opslevel import build_dag\n"
-        f"HERE = Path({str(EXAMPLE)!r})\n"
-        f"dag = build_dag({dag_id!r}, extract=HERE / 'extract.yaml', transform=HERE / 'transform.yaml',\n"
-        "    catalog=HERE / 'catalog.yaml',\n"
-        "    rewrite_origins={'https://sentry.io': os.environ.get('SENTRY_URL', 'https://sentry.io')},\n"
-        f"    {body})\n"
-    )
 
 
 @pytest.fixture

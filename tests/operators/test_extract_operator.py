@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from airflow_helpers import run_dag, task_instances
-from conftest import EXAMPLE, write_dag
+from operator_dags import EXAMPLE, write_dag
 
 from airflow_provider_opslevel import build_dag
 

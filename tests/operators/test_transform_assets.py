@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from airflow.sdk import Asset
 from airflow_helpers import load_dag, run_dag
-from conftest import ROOT
+from operator_dags import ROOT
 
 from airflow_provider_opslevel.operators.assets import asset_uri, changed_kinds
 

@@ -198,20 +198,27 @@ class AirflowStack:
 
         Idempotent; waits until every process of every group is gone.
         """
-        groups = [process.pid for process in self._processes.values()]
+        self._http.close()  # uvicorn waits for kept-alive connections before it exits
+        processes = list(self._processes.values())
+        groups = [process.pid for process in processes]
         for group in groups:
             _signal_group(group, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for process in self._processes.values():
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        while any(_group_alive(group) for group in groups) and time.monotonic() < deadline:
+        nudge = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            running = [process for process in processes if process.poll() is None]  # poll() reaps
+            if not running and not any(_group_alive(group) for group in groups):
+                break
+            if time.monotonic() >= nudge:
+                # Airflow 3.3's dag-processor at times logs "Exiting gracefully" and parses on:
+                # its handler's SystemExit is swallowed. A second SIGTERM ends it.
+                for process in running:
+                    _signal_group(process.pid, signal.SIGTERM)
+                nudge = time.monotonic() + 3
             time.sleep(0.2)
         for group in groups:
             _signal_group(group, signal.SIGKILL)
-        for process in self._processes.values():
+        for process in processes:
             process.wait()
         # Task processes reparented to init die last; bounded, as an init that never reaps
         # would leave zombies that still count as members of the group.
@@ -222,7 +229,6 @@ class AirflowStack:
         for log in self._log_files:
             log.close()
         self._log_files.clear()
-        self._http.close()
 
     def __enter__(self) -> AirflowStack:
         return self.start()
@@ -230,11 +236,18 @@ class AirflowStack:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def run_cli(self, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
-        """Run ``airflow <args>`` with the stack's environment; never raises on a non-zero exit."""
+    def run_cli(
+        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``airflow <args>`` with the stack's environment; never raises on a non-zero exit.
+
+        :param args: the command's arguments, e.g. ``"connections", "test", "opslevel_default"``.
+        :param env: variables to change for this command only.
+        :param timeout: seconds before the command is killed (``subprocess.TimeoutExpired``).
+        """
         return subprocess.run(
             [self.airflow, *args],
-            env=self.environment,
+            env={**self.environment, **(env or {})},
             cwd=self.home,
             capture_output=True,
             text=True,

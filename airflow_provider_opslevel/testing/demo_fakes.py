@@ -39,13 +39,17 @@ class DemoFakes:
             "SENTRY_URL": self.sentry.url,
         }
 
+    def synced_projects(self) -> list[dict[str, Any]]:
+        """The Sentry projects the seed's integration reads issues of: those not named
+        ``production`` (the seed's ``exclude``)."""
+        return [project for project in self.sentry.projects if "production" not in project["name"]]
+
     def expected_issues(self) -> dict[str, dict[str, Any]]:
-        """The issues the seed's integration syncs, by id: every unresolved issue of every
-        project not named ``production`` (the seed's ``exclude``)."""
+        """The issues the seed's integration syncs, by id: every unresolved issue of
+        :meth:`synced_projects`."""
         issues: dict[str, dict[str, Any]] = {}
-        for project in self.sentry.projects:
-            if "production" not in project["name"]:
-                issues.update((issue["id"], issue) for issue in self.sentry.visible_issues(project["id"]))
+        for project in self.synced_projects():
+            issues.update((issue["id"], issue) for issue in self.sentry.visible_issues(project["id"]))
         return issues
 
     def sentry_issue_components(self) -> list[dict[str, Any]]:

@@ -183,7 +183,7 @@ class AirflowStack:
     def _healthy(self) -> bool:
         try:
             response = self._http.get(f"{self.url}/api/v2/monitor/health", timeout=5)
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or something else holds the port
             return False
         if response.status_code != 200:
             return False

@@ -32,6 +32,12 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {"integration-name": "OpsLevel", "python-modules": ["airflow_provider_opslevel.hooks.opslevel"]}
         ],
+        "plugins": [
+            {
+                "name": "opslevel_webhook",
+                "plugin-class": "airflow_provider_opslevel.webhook.plugin.OpsLevelWebhookPlugin",
+            }
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_opslevel.hooks.opslevel.OpsLevelHook",

@@ -15,7 +15,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "airflow_provider_opslevel"
 MAX_LINES = 500
 # Airflow adapters; everything else is the engine and must import without Airflow.
-ADAPTERS = ("hooks/", "operators/", "connections.py", "dag_factory.py", "get_provider_info.py", "cli/connections.py")
+ADAPTERS = (
+    "hooks/",
+    "operators/",
+    "webhook/",
+    "connections.py",
+    "dag_factory.py",
+    "get_provider_info.py",
+    "cli/connections.py",
+)
 
 
 def _modules() -> list[str]:

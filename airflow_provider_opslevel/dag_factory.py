@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 import sys
@@ -21,6 +22,10 @@ from airflow_provider_opslevel.operators.extract import OpsLevelExtractOperator
 from airflow_provider_opslevel.operators.push import OpsLevelPushOperator
 from airflow_provider_opslevel.operators.transform import OpsLevelTransformOperator
 from airflow_provider_opslevel.transform.deletion import DEFAULT_MAX_DELETE_SHARE
+
+# A TaskGroup takes doc_md (shown in the UI) from Airflow 3.3 on; on 3.1 and 3.2 the group goes
+# without the integration's documentation rather than fail.
+_GROUP_TAKES_DOC_MD = "doc_md" in inspect.signature(TaskGroup).parameters
 
 
 def task_id_for(kind: str) -> str:
@@ -305,7 +310,8 @@ def build_task_group(
     :raises RuntimeError: when no DAG is being defined (and no ``dag=`` is given).
     """
     documents = IntegrationDocuments.load(extract, transform, catalog, base=_caller_dir(), push=False)
-    group_kwargs.setdefault("doc_md", documents.doc_md())
+    if _GROUP_TAKES_DOC_MD:
+        group_kwargs.setdefault("doc_md", documents.doc_md())
     try:
         group = TaskGroup(group_id, **group_kwargs)
     except RuntimeError as error:  # TaskGroup's own "can only be used inside a dag"

@@ -40,7 +40,7 @@ def connections(opslevel_url: str, **secrets: str) -> dict[str, str]:
 
 
 def load_dag(dags_folder: Path, dag_id: str) -> Any:
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_compat import DagBag
 
     bag = DagBag(str(dags_folder))
     errors = {path: error for path, error in bag.import_errors.items()}
@@ -57,8 +57,7 @@ def run_dag(dags_folder: Path, dag_id: str, conf: dict[str, Any] | None = None) 
 
 
 def task_instances(dag_run: Any) -> list[Any]:
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.settings import Session
+    from airflow_compat import Session, TaskInstance
 
     with Session() as session:
         return (
@@ -69,8 +68,7 @@ def task_instances(dag_run: Any) -> list[Any]:
 
 
 def xcom(dag_run: Any, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
-    from airflow.models.xcom import XComModel
-    from airflow.settings import Session
+    from airflow_compat import Session, XComModel
 
     with Session() as session:
         row = (

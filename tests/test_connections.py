@@ -13,7 +13,7 @@ from airflow_provider_opslevel.templating import TemplateEngine
 
 
 def test_secret_is_the_connection_password_and_is_masked():
-    from airflow.sdk._shared.secrets_masker import redact
+    from airflow_compat import redact
 
     value = "s3nt-very-secret"
     with environment(AIRFLOW_CONN_SENTRY_API_TOKEN=json.dumps({"conn_type": "generic", "password": value})):

@@ -73,7 +73,7 @@ def test_bad_config_is_an_import_error_naming_file_line_and_key(airflow_db, dags
         (SEED / "extract.yaml").read_text().replace("for_each: sentry_project", "for_each: sentry_projects")
     )
     write_dag(dags_folder, "broken_config", broken, SEED / "transform.yaml")
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_compat import DagBag
 
     errors = DagBag(str(dags_folder)).import_errors
     (message,) = [error for path, error in errors.items() if path.endswith("broken_config.py")]

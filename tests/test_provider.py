@@ -10,6 +10,7 @@ from pathlib import Path
 
 import airflow
 import jsonschema
+from airflow_compat import connection_form
 
 from airflow_provider_opslevel.get_provider_info import get_provider_info
 
@@ -30,15 +31,27 @@ def test_provider_info_matches_airflows_provider_schema():
     jsonschema.validate(get_provider_info(), schema)
 
 
-def test_connection_form_is_declarative_and_relabels_host_and_password():
-    from airflow.providers_manager import ProvidersManager
-
-    manager = ProvidersManager()
-    behaviour = manager.field_behaviours["opslevel"]
-    assert behaviour["relabeling"] == {"host": "API base URL", "password": "API token"}
-    assert behaviour["placeholders"]["host"] == "https://app.opslevel.com"
-    assert set(behaviour["hidden_fields"]) == {"schema", "login", "port", "extra"}
-    assert manager.connection_form_widgets["extra__opslevel__timeout"].field["value"] == 60
+def test_connection_form_has_the_opslevel_fields_on_this_airflow():
+    # 3.2+ read the declarative conn-fields, 3.1 the hook's methods: the UI gets the same form.
+    form = connection_form("opslevel")
+    standard = form["standard_fields"]
+    assert (standard["host"]["title"], standard["host"]["placeholder"]) == (
+        "API base URL",
+        "https://app.opslevel.com",
+    )
+    assert standard["password"]["title"] == "API token"
+    hidden = {name for name, field in standard.items() if field and field["hidden"]}
+    assert hidden == {"url_schema", "login", "port"}
+    extras = {
+        name: (field["schema"]["title"], field["value"]) for name, field in form["extra_fields"].items()
+    }
+    assert extras == {
+        "timeout": ("Read timeout (seconds)", 60),
+        "requests_per_minute": ("Requests per minute", 400),
+        "batch_size": ("Mutations per request", 50),
+    }
+    # 3.2+ warn about hooks whose form comes from get_connection_form_widgets(): ours is declarative.
+    assert [w for w in form["warnings"] if "OpsLevelHook" in w] == []
 
 
 def test_airflow_cli_lists_the_provider_and_its_hook(airflow_db):

@@ -86,7 +86,7 @@ def test_pushed_payload_becomes_components_and_stale_ones_expire(airflow_db, pus
 
 
 def test_an_unknown_push_kind_is_refused_at_trigger_time_naming_the_valid_ones(airflow_db, push_dag):
-    from airflow.sdk.exceptions import ParamValidationError
+    from airflow.exceptions import ParamValidationError
 
     with FakeOpsLevel(token=OPSLEVEL_TOKEN) as opslevel, environment(**connections(opslevel.url)):
         with pytest.raises(ParamValidationError, match=r"'deploys' is not one of \['deploy'\]"):

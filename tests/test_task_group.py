@@ -10,7 +10,7 @@ from typing import Any
 import pendulum
 import pytest
 from airflow.sdk import DAG, Param, TaskGroup
-from airflow.sdk.definitions.param import process_params
+from airflow_compat import AIRFLOW_VERSION, process_params
 from airflow_helpers import (
     OPSLEVEL_TOKEN,
     SENTRY_TOKEN,
@@ -21,6 +21,7 @@ from airflow_helpers import (
     xcom,
 )
 from opslevel_helpers import mutations
+from packaging.version import Version
 
 from airflow_provider_opslevel import build_dag, build_task_group
 from airflow_provider_opslevel.errors import ConfigError
@@ -89,6 +90,16 @@ def test_the_group_gives_a_dag_without_them_build_dags_params():
     assert "or more than 10" in dag.params.get_param("allow_mass_deletion").description
     transform = dag.get_task("opslevel.transform")
     assert process_params(dag, transform, {"dry_run": True}, suppress_exception=False)["dry_run"] is True
+
+
+def test_the_group_carries_the_integrations_documentation_where_airflow_takes_it():
+    with DAG("documented_group", schedule=None):
+        group = build_task_group("opslevel", **DOCUMENTS)
+    if AIRFLOW_VERSION >= Version("3.3"):
+        assert group.doc_md.startswith("OpsLevel custom integration.")
+        assert "* kinds: sentry_project, sentry_issue" in group.doc_md
+    else:  # TaskGroup takes no doc_md before 3.3: the group is built without it
+        assert not hasattr(group, "doc_md")
 
 
 def test_a_dags_own_dry_run_param_is_kept():

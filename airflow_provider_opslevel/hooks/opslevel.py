@@ -9,6 +9,7 @@ from airflow.sdk import BaseHook
 
 from airflow_provider_opslevel.connections import task_redactor
 from airflow_provider_opslevel.errors import OpsLevelIntegrationError
+from airflow_provider_opslevel.get_provider_info import get_provider_info
 from airflow_provider_opslevel.opslevel.batch import DEFAULT_BATCH_SIZE
 from airflow_provider_opslevel.opslevel.catalog import OpsLevelCatalog
 from airflow_provider_opslevel.opslevel.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, OpsLevelClient
@@ -27,6 +28,12 @@ def base_url_from(host: str | None, port: int | None = None) -> str:
     if port and host.count(":") < 2:
         host = f"{host}:{port}"
     return host
+
+
+def _connection_type(conn_type: str) -> dict[str, Any]:
+    """The provider metadata's declaration of ``conn_type`` (its form fields and their behaviour)."""
+    (declared,) = (c for c in get_provider_info()["connection-types"] if c["connection-type"] == conn_type)
+    return declared
 
 
 class OpsLevelHook(BaseHook):
@@ -68,6 +75,45 @@ class OpsLevelHook(BaseHook):
             requests_per_minute=int(extra.get("requests_per_minute") or DEFAULT_REQUESTS_PER_MINUTE),
             redactor=self.redactor,
         )
+
+    # Airflow 3.2+ build the connection form from get_provider_info()'s declarative `conn-fields` and
+    # `ui-field-behaviour` and then never call the two methods below; Airflow 3.1 reads only these
+    # methods. Both derive from the declaration, so every version shows the same form.
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The connection form's extra fields as wtforms fields, for Airflow 3.1.
+
+        3.1's form accepts only integer, password, string and boolean fields, so the numeric
+        extras are integer fields there (the timeout takes whole seconds on 3.1).
+        """
+        # Imported here: Airflow 3.1's hook_meta API swaps these names for stand-ins when the
+        # FAB packages are not installed, and patches them only around this call.
+        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import IntegerField
+        from wtforms.validators import NumberRange, Optional
+
+        widgets: dict[str, Any] = {}
+        for name, field in _connection_type(cls.conn_type)["conn-fields"].items():
+            schema = field["schema"]
+            widgets[name] = IntegerField(
+                lazy_gettext(field["label"]),
+                validators=[Optional(), NumberRange(min=schema.get("minimum"), max=schema.get("maximum"))],
+                description=field["description"],
+                default=schema["default"],
+                widget=BS3TextFieldWidget(),
+            )
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hidden, relabelled and pre-filled standard fields of the connection form, for Airflow 3.1."""
+        behaviour = _connection_type(cls.conn_type)["ui-field-behaviour"]
+        return {
+            "hidden_fields": behaviour["hidden-fields"],
+            "relabeling": behaviour["relabeling"],
+            "placeholders": behaviour["placeholders"],
+        }
 
     def get_conn(self) -> OpsLevelClient:
         """The GraphQL client for this connection."""

@@ -125,7 +125,9 @@ class AirflowUI:
         parameters are rendered."""
         self.open(f"/dags/{quote(dag_id, safe='')}")
         self.wait(
-            "the Trigger button", clickable(By.CSS_SELECTOR, "[data-testid=trigger-dag-button]")
+            "the Trigger button",
+            # Airflow 3.1's button has no test id, only its label.
+            clickable(By.XPATH, "//button[@data-testid='trigger-dag-button' or normalize-space()='Trigger']"),
         ).click()
         self.wait(
             "the trigger form's run parameters", visible(By.CSS_SELECTOR, "[role=dialog] [name^=element_]")

@@ -11,6 +11,7 @@ import json
 import time
 from typing import Any
 
+from airflow_compat import CONNECTIONS_TEST_FAILED_EXIT_CODE
 from e2e.e2e_stack import DOWNSTREAM_DAG_ID, E2EAirflow, SentryRuns
 from opslevel_helpers import mutations
 
@@ -96,7 +97,7 @@ def test_connection_check_passes_against_the_fake_and_names_a_refused_token(
         "connections", "test", "opslevel_default", env={"AIRFLOW_CONN_OPSLEVEL_DEFAULT": wrong}
     )
     output = bad.stdout + bad.stderr
-    assert bad.returncode == 1 and refused in output, output
+    assert bad.returncode == CONNECTIONS_TEST_FAILED_EXIT_CODE and refused in output, output
     assert WRONG_TOKEN not in output
 
     # The UI's Test button: the form's fields posted to the API.

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk import Asset
+from airflow_compat import sync_dags_folder
 from airflow_helpers import load_dag, run_dag
 from operator_dags import ROOT
 
@@ -45,8 +46,7 @@ def test_only_kinds_with_writes_have_an_event():
 
 def asset_events(run: Any) -> list[tuple[str, dict[str, Any]]]:
     """The asset events a DAG run's tasks emitted: (URI, extra); each through the transform's alias."""
-    from airflow.models.asset import AssetEvent
-    from airflow.settings import Session
+    from airflow_compat import AssetEvent, Session
 
     with Session() as session:
         events = (
@@ -62,8 +62,7 @@ def asset_events(run: Any) -> list[tuple[str, dict[str, Any]]]:
 
 def queued_runs(dag_id: str) -> list[str]:
     """The assets whose events wait in Airflow's queue for ``dag_id`` (what the scheduler consumes)."""
-    from airflow.models.asset import AssetDagRunQueue, AssetModel
-    from airflow.settings import Session
+    from airflow_compat import AssetDagRunQueue, AssetModel, Session
 
     with Session() as session:
         rows = (
@@ -94,6 +93,7 @@ def test_a_sync_that_changes_sentry_issues_queues_the_dag_scheduled_on_them(
     write_downstream_dag(
         example_dags, "after_any_kind", "AssetAlias('opslevel-sync:sentry_issues.transform')"
     )
+    sync_dags_folder()  # the DAGs just written, as the dag-processor would find them
     issues = [issue for project in sentry.projects[:2] for issue in sentry.visible_issues(project["id"])]
 
     dry = run_dag(example_dags, "sentry_issues", conf={"dry_run": True})

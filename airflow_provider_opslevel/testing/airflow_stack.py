@@ -1,8 +1,8 @@
-"""A real local Airflow 3: api-server, scheduler and dag-processor on 127.0.0.1.
+"""A real local Airflow 3: api-server, scheduler and dag-processor on 127.0.0.1, and Celery workers.
 
-For `make airflow` and the end-to-end tests. Each component is the ``airflow`` command next to
-this interpreter, started in its own process group (so a Ctrl-C in the terminal reaches only the
-caller, which then stops the group, task processes included) with its output in
+For `make airflow`, the end-to-end tests and `make e2e-celery`. Each component is the ``airflow``
+command next to this interpreter, started in its own process group (so a Ctrl-C in the terminal
+reaches only the caller, which then stops the group, task processes included) with its output in
 ``home/logs/<component>.log``. Nothing here imports Airflow: a test process drives the stack
 over the REST API with a JWT, as a user's script would.
 """
@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -25,7 +27,7 @@ import requests
 
 from airflow_provider_opslevel.testing.errors import AirflowApiError, AirflowStackError
 
-__all__ = ["PASSWORDS_FILE", "AirflowStack", "free_port", "xcom_object_storage"]
+__all__ = ["PASSWORDS_FILE", "AirflowStack", "CeleryWorker", "free_port", "xcom_object_storage"]
 
 #: The SimpleAuthManager passwords file, under ``AIRFLOW_HOME``: ``{"<user>": "<password>"}``.
 PASSWORDS_FILE = "simple_auth_manager_passwords.json"
@@ -56,8 +58,34 @@ def xcom_object_storage(folder: Path) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class CeleryWorker:
+    """One ``airflow celery worker`` of a stack, set up as if it ran on a machine of its own.
+
+    :param name: Celery's node name is ``<name>@<host>`` (``celery worker -H``), and its task
+        instances report ``name`` as their ``hostname`` (``[core] hostname_callable``): workers
+        sharing a machine would otherwise all report its FQDN.
+    :param directory: its working directory and ``AIRFLOW_HOME`` (its airflow.cfg, pid file and
+        the task logs, under ``logs/``; no log server, so the UI cannot show them).
+    :param dags_folder: its copy of the DAG bundle (default: the stack's DAGs folder).
+    :param concurrency: task instances it runs at once.
+    :param queues: the Celery queues it consumes (``[operators] default_queue`` is ``default``).
+    """
+
+    name: str
+    directory: Path
+    dags_folder: Path | None = None
+    concurrency: int = 2
+    queues: tuple[str, ...] = ("default",)
+
+    @property
+    def component(self) -> str:
+        """Its name among the stack's components (and its log file's)."""
+        return f"celery-worker-{self.name}"
+
+
 class AirflowStack:
-    """api-server + scheduler + dag-processor with SQLite and a SimpleAuthManager user.
+    """api-server + scheduler + dag-processor (and Celery workers) with a SimpleAuthManager user.
 
     The processes see this process's environment without any ``AIRFLOW*`` variable (a user's
     own Airflow settings must not point the stack at their database), then the stack's
@@ -70,7 +98,11 @@ class AirflowStack:
     :param executor: ``[core] executor``.
     :param username: the SimpleAuthManager user (role admin).
     :param password: that user's password (default: a random one, see :attr:`password`).
-    :param parallelism: ``[core] parallelism``: task processes the LocalExecutor forks at start.
+    :param parallelism: ``[core] parallelism``: task processes the LocalExecutor forks at start;
+        with Celery, the task instances queued or running at once.
+    :param database_url: the metadata DB's SQLAlchemy URL (default: SQLite in ``home``).
+    :param workers: Celery workers to start (``executor="CeleryExecutor"``; the broker comes
+        with ``env``, ``AIRFLOW__CELERY__BROKER_URL``).
     """
 
     def __init__(
@@ -84,15 +116,20 @@ class AirflowStack:
         username: str = "admin",
         password: str | None = None,
         parallelism: int = 4,
+        database_url: str | None = None,
+        workers: Sequence[CeleryWorker] = (),
     ) -> None:
         self.home = Path(home).resolve()
         self.port = port
         self.dags_folder = Path(dags_folder).resolve()
         self.username = username
         self.password = password or secrets.token_urlsafe(12)
+        self.workers = tuple(workers)
         self.airflow = str(Path(sys.executable).parent / "airflow")
         self.environment = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
         self.environment.update(self._settings(executor, parallelism))
+        if database_url:
+            self.environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = database_url
         self.environment.update(env or {})
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self._log_files: list[IO[bytes]] = []
@@ -158,27 +195,64 @@ class AirflowStack:
         if migrate.returncode != 0:
             raise AirflowStackError(f"airflow db migrate exited {migrate.returncode}:\n{migrate.stderr[-3000:]}")
         try:
-            self._launch("api-server", "--host", "127.0.0.1", "--port", str(self.port))
-            self._launch("scheduler")
-            self._launch("dag-processor")
+            self._launch("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(self.port)])
+            self._launch("scheduler", ["scheduler"])
+            self._launch("dag-processor", ["dag-processor"])
+            for worker in self.workers:
+                self._launch_worker(worker)
             self._poll("the scheduler and dag-processor to report healthy", deadline, self._healthy)
+            # A worker that is not consuming yet would leave the first tasks to the others.
+            self._poll("the Celery workers to be ready", deadline, self._workers_ready)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _launch(self, component: str, *args: str) -> None:
+    def _launch(
+        self, component: str, args: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
+        """Start ``airflow <args>`` as ``component`` (the name of its log and in :meth:`_check_alive`)."""
         log = (self.logs / f"{component}.log").open("ab")
         self._log_files.append(log)
         self._processes[component] = subprocess.Popen(
-            [self.airflow, component, *args],
-            env=self.environment,
-            cwd=self.home,
+            [self.airflow, *args],
+            env=env or self.environment,
+            cwd=cwd or self.home,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop() reaches the task processes too
         )
+
+    def worker_environment(self, worker: CeleryWorker) -> dict[str, str]:
+        """The environment of ``worker`` and its task processes: the stack's, with its own
+        ``AIRFLOW_HOME``, DAGs folder and ``[core] hostname_callable`` (which writes the module
+        that callable lives in, under ``<directory>/python``, on the worker's ``PYTHONPATH``)."""
+        directory = Path(worker.directory).resolve()
+        modules = directory / "python"
+        modules.mkdir(parents=True, exist_ok=True)
+        (modules / "celery_worker_hostname.py").write_text(f"def hostname() -> str:\n    return {worker.name!r}\n")
+        return {
+            **self.environment,
+            "AIRFLOW_HOME": str(directory),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(Path(worker.dags_folder or self.dags_folder).resolve()),
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "celery_worker_hostname.hostname",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(modules), self.environment.get("PYTHONPATH")])),
+        }
+
+    def _launch_worker(self, worker: CeleryWorker) -> None:
+        command = ["celery", "worker", "--celery-hostname", f"{worker.name}@%h", "--skip-serve-logs"]
+        command += ["--concurrency", str(worker.concurrency), "--queues", ",".join(worker.queues)]
+        env = self.worker_environment(worker)
+        self._launch(worker.component, command, env=env, cwd=Path(env["AIRFLOW_HOME"]))
+
+    def _workers_ready(self) -> bool:
+        """Celery logs ``<name>@<host> ready.`` once the worker consumes its queues."""
+        for worker in self.workers:
+            log = self.logs / f"{worker.component}.log"
+            if not re.search(rf"{re.escape(worker.name)}@\S+ ready\.", log.read_text(errors="replace")):
+                return False
+        return True
 
     def _healthy(self) -> bool:
         try:

@@ -86,10 +86,18 @@ class DemoFakes:
 
 
 @contextmanager
-def demo_fakes() -> Iterator[DemoFakes]:
-    """Start both fakes on free ports, seed them, stop them on exit."""
+def demo_fakes(*, projects: int = 3, issues_per_project: int = 4, page_size: int = 2) -> Iterator[DemoFakes]:
+    """Start both fakes on free ports, seed them, stop them on exit.
+
+    :param projects: Sentry projects (the 3rd and 7th are named ``*-production``, which the seed
+        excludes; past the 10th they are ``Project N``).
+    :param issues_per_project: issues of each project.
+    :param page_size: issues per Sentry page.
+    """
     with (
-        FakeSentry(token=SENTRY_TOKEN, projects=3, issues_per_project=4, page_size=2) as sentry,
+        FakeSentry(
+            token=SENTRY_TOKEN, projects=projects, issues_per_project=issues_per_project, page_size=page_size
+        ) as sentry,
         FakeOpsLevel(token=OPSLEVEL_TOKEN) as opslevel,
     ):
         for project in sentry.projects:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_opslevel.testing.airflow_stack import AirflowStack
+from airflow_provider_opslevel.testing.airflow_stack import AirflowStack, CeleryWorker
 from airflow_provider_opslevel.testing.errors import AirflowStackError
 
 
@@ -58,3 +58,28 @@ def test_the_stack_environment_drops_the_callers_airflow_settings(tmp_path: Path
         check=True,
     )
     assert shown.stdout.strip() == "http://127.0.0.1:1/execution/"
+
+
+def test_a_celery_worker_is_its_own_host_home_and_dag_bundle_to_airflow(tmp_path: Path) -> None:
+    """What Airflow itself reads in a worker's environment: the hostname its task instances
+    report (``airflow.sdk``'s own lookup), its AIRFLOW_HOME and its copy of the DAGs folder."""
+    worker = CeleryWorker("worker7", tmp_path / "w7", dags_folder=tmp_path / "w7-dags")
+    stack = AirflowStack(tmp_path / "home", port=1, dags_folder=tmp_path / "dags", workers=[worker])
+    env = stack.worker_environment(worker)
+    shown = subprocess.run(
+        [
+            str(Path(stack.airflow).parent / "python"),
+            "-c",
+            "from airflow.sdk.api.client import get_hostname; from airflow.configuration import conf, AIRFLOW_HOME;"
+            "print(get_hostname(), AIRFLOW_HOME, conf.get('core', 'dags_folder'))",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.split() == ["worker7", str(tmp_path / "w7"), str(tmp_path / "w7-dags")]
+    other = stack.worker_environment(CeleryWorker("worker8", tmp_path / "w8"))
+    assert other["AIRFLOW__CORE__DAGS_FOLDER"] == str(tmp_path / "dags")  # the stack's folder by default
+    assert other["AIRFLOW_HOME"] != env["AIRFLOW_HOME"]

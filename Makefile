@@ -6,7 +6,7 @@ AIRFLOW_VERSION ?= 3.3.2
 # Debian packages the tests use (the browser test drives Debian's chromium and its chromedriver).
 DEBIAN_PACKAGES ?= chromium chromium-driver
 
-.PHONY: install demo airflow test lint pytest bench clean
+.PHONY: install demo airflow test lint pytest bench clean e2e-celery
 
 install: $(VENV)/.installed debian-packages
 
@@ -37,6 +37,18 @@ pytest: install
 	$(PY) -m pytest -q
 
 test: lint pytest
+
+# The example DAG on CeleryExecutor: throwaway PostgreSQL and Redis, api-server, scheduler,
+# dag-processor and two Celery workers on 127.0.0.1 (scripts/e2e_celery.py; a few minutes).
+# Installs what is missing: the Debian packages, and the `celery` extra into the venv.
+CELERY_DEBIAN_PACKAGES ?= postgresql redis-server
+e2e-celery: $(VENV)/.installed-celery
+	sh scripts/ensure_debian_packages.sh $(CELERY_DEBIAN_PACKAGES)
+	$(PY) scripts/e2e_celery.py
+
+$(VENV)/.installed-celery: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[dev,celery]' 'apache-airflow==$(AIRFLOW_VERSION)'
+	touch $@
 
 bench: install
 	$(PY) benchmarks/run_all.py

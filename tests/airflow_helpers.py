@@ -39,6 +39,16 @@ def connections(opslevel_url: str, **secrets: str) -> dict[str, str]:
     return env
 
 
+def link_examples(dags_folder: Path, *names: str) -> Path:
+    """Link the repository's example DAG files and YAML folders (``dags/<name>``) into a DAGs folder."""
+    examples = Path(__file__).resolve().parents[1] / "dags"
+    for name in names:
+        link = dags_folder / name
+        if not link.exists():
+            link.symlink_to(examples / name)
+    return dags_folder
+
+
 def load_dag(dags_folder: Path, dag_id: str) -> Any:
     from airflow_compat import DagBag
 

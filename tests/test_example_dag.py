@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from airflow_helpers import environment, load_dag, run_dag, task_instances, xcom
+from airflow_helpers import environment, link_examples, load_dag, run_dag, task_instances, xcom
 from opslevel_helpers import mutations
 
 from airflow_provider_opslevel.testing import FakeOpsLevel
@@ -26,11 +26,7 @@ MUTATIONS = {
 @pytest.fixture
 def example_dags(dags_folder: Path) -> Path:
     """The repository's example DAG file and its YAML folder, linked into the session DAGs folder."""
-    for name in ("sentry_issues.py", "sentry_issues"):
-        link = dags_folder / name
-        if not link.exists():
-            link.symlink_to(ROOT / "dags" / name)
-    return dags_folder
+    return link_examples(dags_folder, "sentry_issues.py", "sentry_issues")
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from airflow_helpers import (
     SENTRY_TOKEN,
     connections,
     environment,
+    link_examples,
     run_dag,
     task_instances,
     xcom,
@@ -188,11 +189,7 @@ def test_push_documents_need_their_own_dag(tmp_path):
 @pytest.fixture
 def example_dags(dags_folder: Path) -> Path:
     """The repository's dbt-then-OpsLevel example DAG and the YAML folder it reads, in the session DAGs folder."""
-    for name in ("dbt_then_opslevel.py", "sentry_issues"):
-        link = dags_folder / name
-        if not link.exists():
-            link.symlink_to(ROOT / "dags" / name)
-    return dags_folder
+    return link_examples(dags_folder, "dbt_then_opslevel.py", "sentry_issues")
 
 
 def test_example_dag_plans_on_a_dry_run_then_syncs_after_the_dbt_run(airflow_db, example_dags):

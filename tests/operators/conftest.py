@@ -6,8 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from airflow_helpers import OPSLEVEL_TOKEN, SENTRY_TOKEN, connections, environment
-from operator_dags import ROOT
+from airflow_helpers import OPSLEVEL_TOKEN, SENTRY_TOKEN, connections, environment, link_examples
 
 from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry
 
@@ -15,11 +14,7 @@ from airflow_provider_opslevel.testing import FakeOpsLevel, FakeSentry
 @pytest.fixture
 def example_dags(dags_folder: Path) -> Path:
     """The repository's example DAG file and its YAML folder, linked into the session DAGs folder."""
-    for name in ("sentry_issues.py", "sentry_issues"):
-        link = dags_folder / name
-        if not link.exists():
-            link.symlink_to(ROOT / "dags" / name)
-    return dags_folder
+    return link_examples(dags_folder, "sentry_issues.py", "sentry_issues")
 
 
 @pytest.fixture

@@ -21,6 +21,9 @@ from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
 from airflow.models.taskinstance import TaskInstance
 from airflow.models.xcom import XComModel
 
+# The plugins every Airflow process loads, as `airflow plugins` lists them.
+from airflow.plugins_manager import get_plugin_info
+
 # The masker a task's log goes through: the tests check a secret is hidden where a task logs it.
 from airflow.sdk._shared.secrets_masker import redact
 
@@ -39,6 +42,13 @@ if AIRFLOW_VERSION >= Version("3.2"):
 else:
     from airflow.models.dagbag import DagBag
 
+# A DAG as the api-server and the scheduler read it back from the metadata DB. 3.2 added
+# DagSerialization for the round trip; 3.1 has it on SerializedDAG.
+if AIRFLOW_VERSION >= Version("3.2"):
+    from airflow.serialization.serialized_objects import DagSerialization as _DagSerialization
+else:
+    from airflow.serialization.serialized_objects import SerializedDAG as _DagSerialization
+
 # `airflow connections test` exits 1 when the test fails from 3.3 on; before, it prints the
 # failure and exits 0.
 CONNECTIONS_TEST_FAILED_EXIT_CODE = 1 if AIRFLOW_VERSION >= Version("3.3") else 0
@@ -54,8 +64,10 @@ __all__ = [
     "TaskInstance",
     "XComModel",
     "connection_form",
+    "plugin_names",
     "process_params",
     "redact",
+    "serialized_dag",
     "sync_dags_folder",
 ]
 
@@ -96,3 +108,16 @@ def sync_dags_folder() -> None:
     if AIRFLOW_VERSION < Version("3.3"):
         airflow_cli = os.path.join(os.path.dirname(sys.executable), "airflow")
         subprocess.run([airflow_cli, "dags", "reserialize"], capture_output=True, check=True)
+
+
+def serialized_dag(dag: Any) -> Any:
+    """``dag`` serialized and read back, as the api-server and the scheduler see it.
+
+    :param dag: a DAG defined with ``airflow.sdk``.
+    """
+    return _DagSerialization.from_dict(_DagSerialization.to_dict(dag))
+
+
+def plugin_names() -> list[str]:
+    """The names of the plugins Airflow loaded (entry points, provider info, plugins folder)."""
+    return [str(plugin["name"]) for plugin in get_plugin_info()]

@@ -8,6 +8,7 @@ the webhook. Only the api-server imports this module (on the first webhook call)
 
 from __future__ import annotations
 
+import inspect
 import logging
 import secrets
 import threading
@@ -128,19 +129,18 @@ class PushRuns:
         """
         dag_id = integration.dag_id
         with self._lock(dag_id), create_session(scoped=False) as session:
-            dag_model = session.scalar(
-                with_row_locks(select(DagModel).where(DagModel.dag_id == dag_id), session, key_share=False)
-            )
+            # Airflow 3.1 types with_row_locks for a Query, 3.2+ for a Select; both take a Select.
+            query: Any = select(DagModel).where(DagModel.dag_id == dag_id)
+            dag_model = session.scalar(with_row_locks(query, session, key_share=False))
             if dag_model is None or dag_model.is_stale:
                 raise WebhookRefused(404, f"no webhook integration {dag_id!r}")
             if dag_model.has_import_errors:
                 raise WebhookRefused(
                     503, f"the DAG {dag_id!r} has import errors and cannot run", QUEUE_FULL_RETRY_AFTER
                 )
-            if (
-                dag_model.allowed_run_types is not None
-                and DagRunType.MANUAL not in dag_model.allowed_run_types
-            ):
+            # allowed_run_types is new in Airflow 3.2; before, every DAG allows manual runs.
+            allowed_run_types = getattr(dag_model, "allowed_run_types", None)
+            if allowed_run_types is not None and DagRunType.MANUAL not in allowed_run_types:
                 raise WebhookRefused(409, f"the DAG {dag_id!r} does not allow manual runs")
             queued = session.scalar(
                 select(func.count())
@@ -169,6 +169,15 @@ class PushRuns:
             params = body.validate_context(dag)
             # A run id of its own: unique even for two calls in one clock tick, and visibly a push.
             run_id = f"webhook__{params['run_after'].isoformat()}_{secrets.token_hex(4)}"
+            # Airflow 3.1's create_dagrun takes no partition and no note (its REST handler sets the
+            # note on the run afterwards); 3.2 takes them, but its validate_context returns no
+            # partition_date. Pass what both sides of this Airflow have.
+            takes = inspect.signature(dag.create_dagrun).parameters
+            newer = {
+                name: params[name]
+                for name in ("partition_key", "partition_date", "note")
+                if name in takes and name in params
+            }
             dag_run = dag.create_dagrun(
                 run_id=run_id,
                 logical_date=params["logical_date"],
@@ -179,11 +188,11 @@ class PushRuns:
                 triggered_by=DagRunTriggeredByType.REST_API,
                 triggering_user_name=WEBHOOK_USER,
                 state=DagRunState.QUEUED,
-                partition_key=params["partition_key"],
-                partition_date=params["partition_date"],
-                note=params["note"],
                 session=session,
+                **newer,
             )
+            if "note" not in takes:
+                dag_run.note = params["note"]
         except ValueError as error:  # ParamValidationError is one, as the REST handler catches
             raise WebhookRefused(400, str(error)) from None
         return str(dag_run.run_id)

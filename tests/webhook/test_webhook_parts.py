@@ -33,11 +33,11 @@ PLUGIN_CLASS = "airflow_provider_opslevel.webhook.plugin.OpsLevelWebhookPlugin"
 
 # -- registration ------------------------------------------------------------------------------
 def test_the_plugin_is_in_the_provider_info_and_an_airflow_plugins_entry_point():
-    from airflow.plugins_manager import is_valid_plugin
+    from airflow_compat import plugin_names
 
     assert get_provider_info()["plugins"] == [{"name": "opslevel_webhook", "plugin-class": PLUGIN_CLASS}]
     (entry,) = [e for e in entry_points(group="airflow.plugins") if e.name == "opslevel_webhook"]
-    assert entry.load() is OpsLevelWebhookPlugin and is_valid_plugin(OpsLevelWebhookPlugin)
+    assert entry.load() is OpsLevelWebhookPlugin and "opslevel_webhook" in plugin_names()
     (app,) = OpsLevelWebhookPlugin.fastapi_apps
     assert app["url_prefix"] == "/opslevel/webhook"
 
@@ -60,9 +60,9 @@ def test_the_push_task_is_named_as_the_serialized_dag_names_it():
 
 # -- which DAGs are push integrations ----------------------------------------------------------
 def _serialized(dag):
-    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow_compat import serialized_dag
 
-    return DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    return serialized_dag(dag)
 
 
 def test_push_kinds_are_the_push_dags_external_kind_enum(tmp_path):
@@ -102,7 +102,7 @@ def test_a_polling_dag_or_a_dag_merely_with_an_external_kind_param_is_no_push_in
     ],
 )
 def test_max_queued_runs_comes_from_the_connection_extra(extra, expected):
-    from airflow.models.connection import Connection
+    from airflow.sdk import Connection
 
     conn = Connection(
         conn_id="opslevel_webhook_x", conn_type="generic", password="s", extra=json.dumps(extra)

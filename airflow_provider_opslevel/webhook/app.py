@@ -16,7 +16,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from airflow_provider_opslevel.webhook.auth import INTEGRATION_NAME, presented_secret, secret_matches
+from airflow_provider_opslevel.webhook.auth import (
+    INTEGRATION_NAME,
+    QUERY_TOKEN_HIDDEN,
+    presented_secret,
+    secret_matches,
+)
 from airflow_provider_opslevel.webhook.errors import WebhookRefused
 from airflow_provider_opslevel.webhook.limits import MAX_BODY_BYTES, FailureLimiter, read_capped
 from airflow_provider_opslevel.webhook.runs import PushIntegration, PushRuns
@@ -25,9 +30,10 @@ log = logging.getLogger(__name__)
 
 # The names are what the caller sent; echoing them could echo a secret put in the wrong place.
 NO_SUCH_INTEGRATION = "no webhook integration by that name"
-BAD_SECRET = (
-    "missing or wrong webhook secret: send it as 'Authorization: Bearer <secret>' "
+BAD_SECRET = "missing or wrong webhook secret: send it as 'Authorization: Bearer <secret>' " + (
     "or as the URL's token query parameter"
+    if QUERY_TOKEN_HIDDEN
+    else "(this Airflow's access log would show a token in the URL, so none is read there)"
 )
 
 
@@ -91,7 +97,8 @@ class Webhook:
         if found is None:
             self.limiter.record_failure(client)
             raise WebhookRefused(404, NO_SUCH_INTEGRATION)
-        if not secret_matches(presented_secret(request.headers, request.query_params), found.secret):
+        presented = presented_secret(request.headers, request.query_params, query_token=QUERY_TOKEN_HIDDEN)
+        if not secret_matches(presented, found.secret):
             self.limiter.record_failure(client)
             raise WebhookRefused(401, BAD_SECRET)
         kind = request.query_params.get("external_kind")

@@ -181,7 +181,13 @@ def test_a_declared_length_over_the_limit_is_413_before_reading():
     ],
 )
 def test_the_secret_comes_from_the_bearer_header_else_the_token_parameter(headers, query, expected):
-    assert presented_secret(headers, query) == expected
+    assert presented_secret(headers, query, query_token=True) == expected
+
+
+def test_where_the_access_log_would_show_the_token_parameter_only_the_header_is_read():
+    # Airflow before 3.3 writes the URL's query to the api-server's access log verbatim.
+    assert presented_secret({}, {"token": "s3cret"}, query_token=False) is None
+    assert presented_secret({"authorization": "Bearer s3cret"}, {}, query_token=False) == "s3cret"
 
 
 def test_secrets_match_only_when_equal_and_not_empty():

@@ -3,10 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 AIRFLOW_VERSION ?= 3.3.2
+# `make compat`: the lowest supported Airflow minor at its latest patch, and the newest release.
+COMPAT_AIRFLOW_VERSIONS ?= 3.1.8 $(AIRFLOW_VERSION)
+# The project's extras `make install` (and `make compat`, in each of its venvs) installs.
+EXTRAS ?= dev
 # Debian packages the tests use (the browser test drives Debian's chromium and its chromedriver).
 DEBIAN_PACKAGES ?= chromium chromium-driver
 
-.PHONY: install demo airflow test lint pytest bench clean e2e-celery
+.PHONY: install demo airflow test lint pytest bench clean e2e-celery compat
 
 install: $(VENV)/.installed debian-packages
 
@@ -18,7 +22,7 @@ debian-packages:
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]' 'apache-airflow==$(AIRFLOW_VERSION)'
+	$(PY) -m pip install -q -e '.[$(EXTRAS)]' 'apache-airflow==$(AIRFLOW_VERSION)'
 	touch $@
 
 demo: install
@@ -38,6 +42,11 @@ pytest: install
 
 test: lint pytest
 
+# mypy, the whole suite and the demo on every Airflow of COMPAT_AIRFLOW_VERSIONS, each in its own
+# venv under .compat/ (reused while pyproject.toml is unchanged); prints a table, fails if any did.
+compat: debian-packages
+	$(PYTHON) scripts/compat.py --python $(PYTHON) --extras $(EXTRAS) $(COMPAT_AIRFLOW_VERSIONS)
+
 # The example DAG on CeleryExecutor: throwaway PostgreSQL and Redis, api-server, scheduler,
 # dag-processor and two Celery workers on 127.0.0.1 (scripts/e2e_celery.py; a few minutes).
 # Installs what is missing: the Debian packages, and the `celery` extra into the venv.
@@ -54,4 +63,4 @@ bench: install
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) .demo .airflow .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .compat .demo .airflow .pytest_cache .mypy_cache .ruff_cache

@@ -106,3 +106,27 @@ def test_the_counts_come_from_pytests_closing_line(tmp_path, line, counts):
     log = tmp_path / "pytest.log"
     log.write_text(f"....F\nsome output\n{line}\n")
     assert compat.pytest_counts(log) == counts
+
+
+def test_the_versions_make_compat_tests_are_inside_the_claimed_range_and_span_it():
+    """pyproject's Airflow range is the tested range: every tested version is in it, its floor is tested."""
+    import re
+    from pathlib import Path
+
+    import tomllib
+    from packaging.requirements import Requirement
+
+    root = Path(__file__).resolve().parents[1]
+    makefile = (root / "Makefile").read_text()
+    newest = re.search(r"^AIRFLOW_VERSION \?= (\S+)", makefile, re.M).group(1)
+    tested = re.search(r"^COMPAT_AIRFLOW_VERSIONS \?= (.+)$", makefile, re.M).group(1)
+    tested_versions = tested.replace("$(AIRFLOW_VERSION)", newest).split()
+    requirement = next(
+        Requirement(dependency)
+        for dependency in tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+        if Requirement(dependency).name == "apache-airflow"
+    )
+    assert all(version in requirement.specifier for version in tested_versions)
+    floor = next(spec.version for spec in requirement.specifier if spec.operator == ">=")
+    assert floor in tested_versions
+    assert "3.2.2" not in requirement.specifier  # untested minor stays out

@@ -40,3 +40,16 @@ def mutation_requests(requests: list[dict[str, Any]]) -> int:
         for request in requests
         if graphql.parse(request["query"]).definitions[0].operation.value == "mutation"
     )  # type: ignore[attr-defined]
+
+
+def add_sentry_issue_type(fake: Any) -> None:
+    """Declare on a FakeOpsLevel the ``sentry_issue`` component type the seed-like transforms map to."""
+    fake.add_component_type(
+        "sentry_issue",
+        "Sentry Issue",
+        properties={
+            "url": {"name": "URL", "schema": {"type": "string"}},
+            "substatus": {"name": "Substatus", "schema": {"type": ["string", "null"]}},
+            "count": {"name": "Count", "schema": {"type": "integer"}},
+        },
+    )

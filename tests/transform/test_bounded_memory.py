@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opslevel_helpers import add_sentry_issue_type
 from test_sync import SEED_LIKE, TOKEN, transforms
 
 from airflow_provider_opslevel.extract.results import collect, to_chunks, unpack
@@ -62,23 +63,10 @@ def _summary(report: Any) -> dict[str, Any]:
     }
 
 
-def _add_type(fake: FakeOpsLevel) -> None:
-    # The type SEED_LIKE maps to (as tests/transform/test_sync.py's fixture declares it).
-    fake.add_component_type(
-        "sentry_issue",
-        "Sentry Issue",
-        properties={
-            "url": {"name": "URL", "schema": {"type": "string"}},
-            "substatus": {"name": "Substatus", "schema": {"type": ["string", "null"]}},
-            "count": {"name": "Count", "schema": {"type": "integer"}},
-        },
-    )
-
-
 @pytest.fixture
 def catalog() -> Any:
     with FakeOpsLevel(token=TOKEN) as fake:
-        _add_type(fake)
+        add_sentry_issue_type(fake)
         yield OpsLevelCatalog(OpsLevelClient(fake.url, TOKEN))
 
 
@@ -133,7 +121,7 @@ def test_writing_in_groups_sends_no_more_requests_than_writing_at_once(
     for group in (100, 100_000):
         monkeypatch.setattr(apply, "GROUP", group)
         with FakeOpsLevel(token=TOKEN) as fake:
-            _add_type(fake)
+            add_sentry_issue_type(fake)
             client = OpsLevelClient(fake.url, TOKEN)
             values = to_chunks("issue", _partitions(True, the_transforms))
             report = run_sync(

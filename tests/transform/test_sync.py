@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opslevel_helpers import add_sentry_issue_type, sent_fields
 from opslevel_helpers import mutations as sent_mutations
-from opslevel_helpers import sent_fields
 
 from airflow_provider_opslevel.config import load_integration
 from airflow_provider_opslevel.opslevel.catalog import OpsLevelCatalog
@@ -30,15 +30,7 @@ MUTATIONS = (
 @pytest.fixture
 def opslevel():
     with FakeOpsLevel(token=TOKEN) as fake:
-        fake.add_component_type(
-            "sentry_issue",
-            "Sentry Issue",
-            properties={
-                "url": {"name": "URL", "schema": {"type": "string"}},
-                "substatus": {"name": "Substatus", "schema": {"type": ["string", "null"]}},
-                "count": {"name": "Count", "schema": {"type": "integer"}},
-            },
-        )
+        add_sentry_issue_type(fake)
         yield fake
 
 

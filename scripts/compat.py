@@ -114,6 +114,17 @@ def pytest_counts(log: Path) -> dict[str, int]:
     }
 
 
+def failure_lines(step: str, log: Path, limit: int = 40) -> list[str]:
+    """What to show of a failed step's log where CI shows only this script's output: pytest's
+    short summary (``FAILED``/``ERROR`` lines, one per test), else the log's last lines.
+    Each is cut to 400 characters."""
+    lines = log.read_text(errors="replace").splitlines()
+    if step == "pytest":
+        summary = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+        lines = summary or lines
+    return [line[:400] for line in lines[-limit:]]
+
+
 def check(version: str, python: str, extras: str, compat: Path) -> Result:
     """Install (or reuse), then mypy, the suite and the demo with Airflow ``version``.
 
@@ -147,6 +158,9 @@ def check(version: str, python: str, extras: str, compat: Path) -> Result:
             result.counts = pytest_counts(log)
         outcome = "ok" if result.steps[name] else f"FAILED (log: {log})"
         print(f"   {name}: {outcome} in {result.seconds[name]:.0f}s", flush=True)
+        if not result.steps[name]:
+            for line in failure_lines(name, log):
+                print(f"      | {line}", flush=True)
         if name == "install" and not result.steps[name]:
             break
     return result

@@ -130,3 +130,17 @@ def test_the_versions_make_compat_tests_are_inside_the_claimed_range_and_span_it
     floor = next(spec.version for spec in requirement.specifier if spec.operator == ">=")
     assert floor in tested_versions
     assert "3.2.2" not in requirement.specifier  # untested minor stays out
+
+
+def test_a_failed_suite_names_its_failing_tests_in_the_output(tmp_path, capsys):
+    """CI shows only the script's output, not the logs under .compat/."""
+    fake_venv(
+        tmp_path,
+        "3.1.8",
+        pytest_line="FAILED tests/e2e/test_scheduler.py::test_runs - AssertionError: boom",
+        pytest_code=1,
+        demo_code=0,
+    )
+    assert compat.main(["--python", sys.executable, "--dir", str(tmp_path), "3.1.8"]) == 1
+    out = capsys.readouterr().out
+    assert "      | FAILED tests/e2e/test_scheduler.py::test_runs - AssertionError: boom" in out

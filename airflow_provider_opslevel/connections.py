@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,11 @@ from airflow.sdk.log import mask_secret
 from airflow_provider_opslevel.errors import MissingSecretError
 from airflow_provider_opslevel.redaction import Redactor
 from airflow_provider_opslevel.secrets import SecretRecorder
+
+# Extract threads fetch connections and mask values at the same time. In Airflow 3.1 the Task SDK's
+# channel to its supervisor takes no lock (CommsDecoder.send; 3.3's does), so two threads read each
+# other's replies and the task hangs; every call here that may use the channel holds this lock.
+_SUPERVISOR_CHANNEL = threading.RLock()
 
 
 def how_to_create(name: str) -> str:
@@ -49,12 +55,19 @@ def connection_password(name: str) -> str:
 
     :raises MissingSecretError: when there is no such connection or it has no password.
     """
-    return password_resolver(BaseHook.get_connection)(name)
+    with _SUPERVISOR_CHANNEL:
+        return password_resolver(BaseHook.get_connection)(name)
+
+
+def mask(value: str) -> None:
+    """Give ``value`` to Airflow's secrets masker (safe to call from any thread)."""
+    with _SUPERVISOR_CHANNEL:
+        mask_secret(value)
 
 
 def task_redactor() -> Redactor:
     """A redactor that also gives every form of every value to Airflow's secrets masker."""
-    return Redactor(on_add=mask_secret)
+    return Redactor(on_add=mask)
 
 
 def airflow_secrets(redactor: Redactor | None = None) -> SecretRecorder:
@@ -63,5 +76,5 @@ def airflow_secrets(redactor: Redactor | None = None) -> SecretRecorder:
     :param redactor: the task's redactor, which gets every value (default: a :func:`task_redactor`).
     """
     return SecretRecorder(
-        connection_password, on_value=mask_secret, redactor=task_redactor() if redactor is None else redactor
+        connection_password, on_value=mask, redactor=task_redactor() if redactor is None else redactor
     )

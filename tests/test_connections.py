@@ -36,3 +36,36 @@ def test_connection_without_password_is_an_error():
     with environment(AIRFLOW_CONN_EMPTY_SECRET=json.dumps({"conn_type": "generic", "login": "x"})):
         with pytest.raises(MissingSecretError, match="has no password"):
             connection_password("empty_secret")
+
+
+def test_connection_reads_and_masking_from_many_threads_reach_airflow_one_at_a_time(monkeypatch):
+    """Airflow 3.1's Task SDK channel is not thread-safe: concurrent calls hung the extract task."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    from types import SimpleNamespace
+
+    from airflow_provider_opslevel import connections
+
+    inside, peak, lock = 0, 0, threading.Lock()
+
+    def channel_call(result):
+        nonlocal inside, peak
+        with lock:
+            inside += 1
+            peak = max(peak, inside)
+        time.sleep(0.01)
+        with lock:
+            inside -= 1
+        return result
+
+    monkeypatch.setattr(
+        connections.BaseHook, "get_connection", lambda name: channel_call(SimpleNamespace(password=f"pw-{name}"))
+    )
+    monkeypatch.setattr(connections, "mask_secret", channel_call)
+    secrets, redactor = connections.airflow_secrets(), connections.task_redactor()
+    with ThreadPoolExecutor(8) as pool:
+        values = list(pool.map(secrets, [f"conn_{i}" for i in range(16)]))
+        list(pool.map(redactor.add, [f"oauth-token-{i}" for i in range(16)]))
+    assert values == [f"pw-conn_{i}" for i in range(16)]
+    assert peak == 1

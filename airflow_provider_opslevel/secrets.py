@@ -38,17 +38,23 @@ class SecretRecorder:
         self.redactor = redactor if redactor is not None else Redactor()
         self._cache: dict[str, str] = {}
         self._lock = threading.Lock()
+        # Threads that ask for a secret at once wait for one resolution instead of each doing it.
+        self._resolving = threading.Lock()
 
     def __call__(self, name: str) -> str:
         with self._lock:
             if name in self._cache:
                 return self._cache[name]
-        value = self._resolve(name)
-        with self._lock:
-            self._cache[name] = value
-        self.redactor.add(value)
-        if value and self._on_value is not None:
-            self._on_value(value)
+        with self._resolving:
+            with self._lock:
+                if name in self._cache:
+                    return self._cache[name]
+            value = self._resolve(name)
+            self.redactor.add(value)
+            if value and self._on_value is not None:
+                self._on_value(value)
+            with self._lock:
+                self._cache[name] = value
         return value
 
     @property

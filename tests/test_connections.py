@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 from airflow_helpers import environment
 
+from airflow_provider_opslevel import connections
 from airflow_provider_opslevel.connections import airflow_secrets, connection_password
 from airflow_provider_opslevel.errors import MissingSecretError
 from airflow_provider_opslevel.templating import TemplateEngine
@@ -40,13 +45,6 @@ def test_connection_without_password_is_an_error():
 
 def test_connection_reads_and_masking_from_many_threads_reach_airflow_one_at_a_time(monkeypatch):
     """Airflow 3.1's Task SDK channel is not thread-safe: concurrent calls hung the extract task."""
-    import threading
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-    from types import SimpleNamespace
-
-    from airflow_provider_opslevel import connections
-
     inside, peak, lock = 0, 0, threading.Lock()
 
     def channel_call(result):

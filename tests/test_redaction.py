@@ -6,6 +6,7 @@ import json
 import pickle
 import threading
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -87,6 +88,29 @@ def test_secret_recorder_and_oauth_share_one_redactor():
         '{"url": "https://x/?t=***", "raw": "***"}'
     )
     assert recorder.redactor.values == [SECRET]
+
+
+def test_threads_asking_for_one_secret_at_once_resolve_it_once_and_get_it_redactable():
+    calls: list[str] = []
+    masked: list[str] = []
+    started = threading.Barrier(8)
+
+    def resolve(name: str) -> str:
+        calls.append(name)
+        threading.Event().wait(0.05)  # a connection lookup: long enough for every thread to ask
+        return SECRET
+
+    recorder = SecretRecorder(resolve, on_value=masked.append)
+
+    def ask(_: int) -> str:
+        started.wait()
+        value = recorder("token")
+        assert recorder.redact(value) == REDACTED  # no thread holds a value the redactor lacks
+        return value
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(ask, range(8))) == [SECRET] * 8
+    assert calls == ["token"] and masked == [SECRET]
 
 
 def test_exceptions_are_redacted_in_place_with_their_chain_and_stay_picklable():

